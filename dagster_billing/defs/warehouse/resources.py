@@ -1,0 +1,34 @@
+"""The DuckDB warehouse file every Python asset writes to (dbt reaches the same file through profiles.yml)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from dagster_billing.settings import WAREHOUSE_PATH_ENV, billing_paths
+
+
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource whose connections read and write timestamps in UTC.
+
+    Naive TIMESTAMP columns in the warehouse hold UTC, and casts of offset-less strings to TIMESTAMPTZ must read
+    them as UTC too. The setting cannot go in `connection_config`: DuckDB applies that before the ICU extension
+    (which owns time zones) is loaded.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with super().get_connection() as connection:
+            connection.execute("set TimeZone = 'UTC'")
+            yield connection
+
+
+def warehouse_resource() -> WarehouseResource:
+    return WarehouseResource(database=dg.EnvVar(WAREHOUSE_PATH_ENV).get_value(str(billing_paths().warehouse_path)))
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(resources={"warehouse": warehouse_resource()})

@@ -1,0 +1,158 @@
+"""SQL that turns a usage segment's columns (whatever their Parquet types) into the normalized event columns,
+and the rejection reason of each row.
+
+One definition serves ingestion (to decide what is quarantined) and the `raw.usage_events` view (to read what
+was accepted), so the two can never disagree on how a value is parsed.
+"""
+
+from __future__ import annotations
+
+REQUIRED_COLUMNS = ("event_id", "customer_id", "metric", "occurred_at")
+OPTIONAL_COLUMNS = ("quantity", "properties")
+QUANTITY_TYPE = "decimal(38, 12)"
+
+# An RFC 3339 offset at the end of a timestamp string: `Z`, `+02:00`, `-0530`, `+02`.
+_OFFSET_PATTERN = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
+
+# Plain-word reasons, in the order they are checked; `{...}` parts are filled from the row.
+REASON_CODES = (
+    "missing_event_id",
+    "missing_customer_id",
+    "missing_metric",
+    "invalid_quantity",
+    "non_finite_quantity",
+    "negative_quantity",
+    "missing_timestamp",
+    "invalid_timestamp",
+    "future_timestamp",
+    "invalid_properties",
+    "unknown_customer",
+)
+# Decided outside the row expression: while parsing a file, or while deduplicating.
+FILE_REASON_CODES = ("unparseable_row", "unreadable_file", "duplicate_conflict")
+
+
+def _is_text(sql_type: str) -> bool:
+    return sql_type.upper() in ("VARCHAR", "JSON") or sql_type.upper().startswith("VARCHAR")
+
+
+def _is_float(sql_type: str) -> bool:
+    return sql_type.upper() in ("DOUBLE", "FLOAT", "REAL")
+
+
+def _text(column: str) -> str:
+    return f"nullif(trim(cast({column} as varchar)), '')"
+
+
+def _quantity(columns: dict[str, str]) -> tuple[str, str, str]:
+    """(raw text, normalized value, non-finite flag) of the quantity column; absent or empty means 1."""
+    sql_type = columns.get("quantity")
+    if sql_type is None:
+        return "null", f"cast(1 as {QUANTITY_TYPE})", "false"
+    raw = "cast(quantity as varchar)"
+    if _is_text(sql_type):
+        text = _text("quantity")
+        value = f"coalesce(try_cast({text} as {QUANTITY_TYPE}), case when {text} is null then 1 end)"
+        non_finite = f"coalesce(not isfinite(try_cast({text} as double)), false)"
+    elif _is_float(sql_type):
+        value = f"case when isfinite(quantity) then cast(quantity as {QUANTITY_TYPE}) when quantity is null then 1 end"
+        non_finite = "coalesce(not isfinite(quantity), false)"
+    else:
+        value = f"coalesce(try_cast(quantity as {QUANTITY_TYPE}), case when quantity is null then 1 end)"
+        non_finite = "false"
+    return raw, f"cast({value} as {QUANTITY_TYPE})", non_finite
+
+
+def _occurred_at(sql_type: str) -> str:
+    """UTC TIMESTAMP, independent of the reading session's TimeZone setting."""
+    upper = sql_type.upper()
+    if upper == "TIMESTAMP WITH TIME ZONE":
+        return "timezone('UTC', occurred_at)"
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return "try_cast(occurred_at as timestamp)"
+    text = _text("occurred_at")
+    # With an offset: parse as TIMESTAMPTZ and convert to UTC; without one the contract says UTC already.
+    return (
+        f"case when regexp_matches({text}, '{_OFFSET_PATTERN}') "
+        f"then timezone('UTC', try_cast({text} as timestamptz)) "
+        f"else try_cast({text} as timestamp) end"
+    )
+
+
+def _properties(columns: dict[str, str]) -> tuple[str, str]:
+    """(normalized JSON or null, is-invalid flag)."""
+    sql_type = columns.get("properties")
+    if sql_type is None:
+        return "cast(null as json)", "false"
+    if _is_text(sql_type):
+        text = _text("properties")
+        valid = f"(json_valid({text}) and json_type({text}) = 'OBJECT')"
+        return f"case when {text} is not null and {valid} then json({text}) end", f"({text} is not null and not {valid})"
+    return "to_json(properties)", "false"
+
+
+def normalized_columns_sql(columns: dict[str, str]) -> str:
+    """The select list for one segment schema: normalized columns plus the raw text kept for quarantine."""
+    quantity_raw, quantity, non_finite = _quantity(columns)
+    properties, invalid_properties = _properties(columns)
+    return f"""
+        {_text('event_id')} as event_id,
+        {_text('customer_id')} as customer_id,
+        {_text('metric')} as metric,
+        {quantity} as quantity,
+        {_occurred_at(columns['occurred_at'])} as occurred_at,
+        {properties} as properties,
+        {quantity_raw} as quantity_raw,
+        cast(occurred_at as varchar) as occurred_at_raw,
+        {non_finite} as quantity_is_non_finite,
+        {invalid_properties} as properties_are_invalid"""
+
+
+def rejection_reason_sql(known_customers: str, ingested_at: str, future_tolerance_minutes: int) -> tuple[str, str]:
+    """(reason_code, reason) expressions over a relation with the normalized columns.
+
+    `known_customers` is a relation with a `customer_id` column; `ingested_at` a TIMESTAMP literal (UTC).
+    """
+    quoted = "replace(coalesce({0}, ''), '''', '')"
+    checks = [
+        ("missing_event_id", "event_id is null", "'event_id is missing or empty'"),
+        ("missing_customer_id", "customer_id is null", "'customer_id is missing or empty'"),
+        ("missing_metric", "metric is null", "'metric is missing or empty'"),
+        (
+            "invalid_quantity",
+            "quantity is null and not quantity_is_non_finite",
+            "'quantity ''' || " + quoted.format("quantity_raw") + " || ''' is not a number'",
+        ),
+        (
+            "non_finite_quantity",
+            "quantity_is_non_finite",
+            "'quantity ''' || " + quoted.format("quantity_raw") + " || ''' is not a finite number'",
+        ),
+        (
+            "negative_quantity",
+            "quantity < 0",
+            "'quantity ' || " + quoted.format("quantity_raw") + " || ' is negative'",
+        ),
+        ("missing_timestamp", "occurred_at_raw is null or trim(occurred_at_raw) = ''", "'occurred_at is missing'"),
+        (
+            "invalid_timestamp",
+            "occurred_at is null",
+            "'occurred_at ''' || " + quoted.format("occurred_at_raw") + " || ''' is not an RFC 3339 timestamp'",
+        ),
+        (
+            "future_timestamp",
+            f"occurred_at > {ingested_at} + interval ({future_tolerance_minutes}) minute",
+            "'occurred_at ' || strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ') || ' is more than "
+            f"{future_tolerance_minutes} minutes after the ingestion time ' || strftime({ingested_at}, "
+            "'%Y-%m-%dT%H:%M:%SZ')",
+        ),
+        ("invalid_properties", "properties_are_invalid", "'properties is not a JSON object'"),
+        (
+            "unknown_customer",
+            f"customer_id not in (select customer_id from {known_customers})",
+            "'customer_id ''' || customer_id || ''' is not in customers.csv'",
+        ),
+    ]
+    code = "case " + " ".join(f"when {cond} then '{name}'" for name, cond, _ in checks) + " end"
+    reason = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in checks) + " end"
+    return code, reason

@@ -1,0 +1,285 @@
+"""Ingest new usage files exactly once: segment them, quarantine bad rows, drop retried duplicates.
+
+Conservation holds per file by construction and is checked afterwards:
+rows_read = rows_accepted + rows_duplicate + rows_quarantined.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_billing.ingestion.deduplication import find_suspect_rows, resolve_suspects
+from dagster_billing.ingestion.event_normalization import rejection_reason_sql
+from dagster_billing.ingestion.landing_files import LandingFile, discover_usage_files
+from dagster_billing.ingestion.segment_reads import SegmentRef, normalized_segments_sql
+from dagster_billing.ingestion.usage_events_view import rebuild_usage_events_view
+from dagster_billing.ingestion.usage_segments import Segment, UnreadableFileError, build_segment
+from dagster_billing.ingestion.warehouse_schema import ensure_raw_schema
+
+DEFAULT_FUTURE_TOLERANCE_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    file_id: int
+    status: str  # ingested | unreadable
+    rows_read: int
+    rows_accepted: int
+    rows_duplicate: int
+    rows_quarantined: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    path: str
+    ingested_sha256: str
+    current_sha256: str
+
+
+@dataclass
+class UsageIngestionReport:
+    files: list[FileOutcome] = field(default_factory=list)
+    changed_files: list[ChangedFile] = field(default_factory=list)
+    already_ingested: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(outcome, attribute) for outcome in self.files)
+
+
+def _timestamp_literal(moment: datetime) -> str:
+    return f"timestamp '{moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def _remove_orphan_segments(con: duckdb.DuckDBPyConnection, segments_dir: Path) -> None:
+    """Segments written by a run that crashed before committing are not in the manifest: delete them."""
+    if not segments_dir.is_dir():
+        return
+    known = {row[0] for row in con.execute("select file_id from raw.ingested_files").fetchall()}
+    for folder in segments_dir.glob("file_id=*"):
+        if int(folder.name.split("=", 1)[1]) not in known:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _classify(con, discovered: list[LandingFile]) -> tuple[list[LandingFile], list[ChangedFile], int]:
+    ingested = dict(con.execute("select path, sha256 from raw.ingested_files").fetchall())
+    new, changed = [], []
+    for landing_file in discovered:
+        previous = ingested.get(landing_file.relative_path)
+        if previous is None:
+            new.append(landing_file)
+        elif previous != landing_file.sha256:
+            changed.append(ChangedFile(landing_file.relative_path, previous, landing_file.sha256))
+    return new, changed, len(discovered) - len(new) - len(changed)
+
+
+def _record_changed_files(con, changed: list[ChangedFile], detected_at: str) -> None:
+    con.execute("delete from raw.landing_file_changes")
+    for change in changed:
+        con.execute(
+            f"insert into raw.landing_file_changes values (?, ?, ?, {detected_at})",
+            [change.path, change.ingested_sha256, change.current_sha256],
+        )
+
+
+def _stage_batch(con, segments: list[Segment], ingested_at: str, tolerance: int) -> str:
+    """One scan of the new segments into temp table `batch_rows`: integer keys for every row, the raw values
+    only for rejected rows (few), so millions of accepted rows are never copied."""
+    batch_sql = normalized_segments_sql([SegmentRef(s.file_id, s.path, s.kind, s.columns) for s in segments])
+    reason_code, reason = rejection_reason_sql("raw.customers", ingested_at, tolerance)
+    con.execute(
+        f"""create or replace temp table batch_rows as
+        with normalized as ({batch_sql}),
+        judged as (select *, {reason_code} as reason_code from normalized)
+        select file_id, source_row, hash(event_id) as event_id_hash, reason_code,
+            case when reason_code is not null then {reason} end as reason,
+            case when reason_code is not null then event_id end as event_id,
+            case when reason_code is not null then customer_id end as customer_id,
+            case when reason_code is not null then metric end as metric,
+            case when reason_code is not null then quantity_raw end as quantity_raw,
+            case when reason_code is not null then occurred_at_raw end as occurred_at_raw
+        from judged"""
+    )
+    return batch_sql
+
+
+def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quarantined_at: str) -> None:
+    con.execute(
+        f"""insert into raw.usage_quarantine
+        select b.file_id, f.path, b.source_row, b.reason_code, b.reason, b.event_id, b.customer_id, b.metric,
+               b.quantity_raw, b.occurred_at_raw, null, {quarantined_at}
+        from batch_rows as b join (select unnest($1) as file_id, unnest($2) as path) as f using (file_id)
+        where b.reason_code is not null""",
+        [list(paths), list(paths.values())],
+    )
+    for segment in segments:
+        for row in segment.unparseable:
+            con.execute(
+                f"insert into raw.usage_quarantine values (?, ?, ?, 'unparseable_row', ?, null, null, null, null, "
+                f"null, ?, {quarantined_at})",
+                [segment.file_id, paths[segment.file_id], row.source_row, row.reason, row.raw_record],
+            )
+    con.execute(
+        f"""insert into raw.usage_quarantine
+        select d.file_id, f.path, d.source_row, 'duplicate_conflict',
+            'event_id ''' || d.event_id || ''' was already received with a different payload (first copy: '
+                || first.path || ' row ' || d.first_source_row || ')',
+            d.event_id, null, null, null, null, null, {quarantined_at}
+        from dedup_outcomes as d
+        join raw.ingested_files as f on f.file_id = d.file_id
+        join raw.ingested_files as first on first.file_id = d.first_file_id
+        where d.outcome = 'conflict'"""
+    )
+
+
+def _record_duplicates(con, detected_at: str) -> None:
+    con.execute(
+        f"""insert into raw.usage_duplicates
+        select d.file_id, f.path, d.source_row, d.event_id, d.first_file_id, d.first_source_row, {detected_at}
+        from dedup_outcomes as d join raw.ingested_files as f on f.file_id = d.file_id
+        where d.outcome = 'duplicate'"""
+    )
+
+
+def _record_accepted_keys(con) -> None:
+    con.execute(
+        """insert into raw.usage_event_keys
+        select b.event_id_hash, b.file_id, b.source_row from batch_rows as b
+        where b.reason_code is null
+          and not exists (select 1 from dedup_outcomes as d where d.file_id = b.file_id and d.source_row = b.source_row)"""
+    )
+
+
+def _update_counts(con, file_ids: list[int]) -> None:
+    con.execute(
+        f"""update raw.ingested_files as f set
+            rows_duplicate = (select count(*) from raw.usage_duplicates as d where d.file_id = f.file_id),
+            rows_quarantined = (select count(*) from raw.usage_quarantine as q
+                                where q.file_id = f.file_id and q.source_row is not null),
+            rows_accepted = f.rows_read
+                - (select count(*) from raw.usage_duplicates as d where d.file_id = f.file_id)
+                - (select count(*) from raw.usage_quarantine as q
+                   where q.file_id = f.file_id and q.source_row is not null)
+        where f.file_id in ({', '.join(map(str, file_ids))}) and f.status = 'ingested'"""
+    )
+
+
+def _register(con, landing_file: LandingFile, file_id: int, segment: Segment | None, error: str | None,
+              ingested_at: str, run_id: str | None) -> None:
+    """Manifest row; counts start as "all accepted" and are corrected by `_update_counts` in the same
+    transaction. An unreadable file has no rows (its single quarantine entry has no row number)."""
+    rows_read = segment.rows_read if segment else 0
+    con.execute(
+        f"insert into raw.ingested_files values (?, ?, 'usage', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, {ingested_at}, ?)",
+        [
+            file_id, landing_file.relative_path, landing_file.file_format, landing_file.size_bytes,
+            landing_file.sha256,
+            str(segment.path) if segment else None,
+            segment.kind if segment else None,
+            json.dumps(segment.columns) if segment else None,
+            "ingested" if segment else "unreadable",
+            rows_read,
+            rows_read,
+            error,
+            run_id,
+        ],
+    )
+
+
+def ingest_usage_files(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    segments_dir: Path,
+    *,
+    ingested_at: datetime,
+    future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES,
+    run_id: str | None = None,
+) -> UsageIngestionReport:
+    """Ingest every usage file not ingested before; `ingested_at` is a naive UTC datetime."""
+    ensure_raw_schema(con)
+    if not con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'customers'"
+    ).fetchone()[0]:
+        raise RuntimeError("raw.customers is missing: load customers.csv before usage (unknown customers are checked)")
+    _remove_orphan_segments(con, segments_dir)
+    now = _timestamp_literal(ingested_at)
+    new_files, changed, unchanged = _classify(con, discover_usage_files(landing_dir))
+    report = UsageIngestionReport(changed_files=changed, already_ingested=unchanged)
+
+    # Phase 1, outside the transaction (a DuckDB error aborts a transaction, and an unreadable file must not):
+    # write each new file's segment. Segments of a run that dies before phase 2 commits are orphans, removed above.
+    segments, unreadable, paths = [], [], {}
+    for landing_file in new_files:
+        (file_id,) = con.execute("select nextval('raw.ingested_file_ids')").fetchone()
+        paths[file_id] = landing_file.relative_path
+        try:
+            segments.append((landing_file, build_segment(con, landing_file, file_id, segments_dir)))
+        except UnreadableFileError as error:
+            unreadable.append((landing_file, file_id, str(error)))
+
+    # Phase 2, one transaction: the manifest, quarantine, duplicates and keys appear together or not at all.
+    con.begin()
+    try:
+        _record_changed_files(con, changed, now)
+        for landing_file, segment in segments:
+            _register(con, landing_file, segment.file_id, segment, None, now, run_id)
+        for landing_file, file_id, error in unreadable:
+            _register(con, landing_file, file_id, None, error, now, run_id)
+            con.execute(
+                f"insert into raw.usage_quarantine values (?, ?, null, 'unreadable_file', ?, null, null, null, "
+                f"null, null, null, {now})",
+                [file_id, landing_file.relative_path, f"the whole file was not ingested: {error}"],
+            )
+        segments = [segment for _, segment in segments]
+        if segments:
+            batch_sql = _stage_batch(con, segments, now, future_tolerance_minutes)
+            if find_suspect_rows(con):
+                resolve_suspects(con, batch_sql)
+            else:
+                con.execute(
+                    "create or replace temp table dedup_outcomes as select null::integer as file_id, "
+                    "null::bigint as source_row, null::varchar as event_id, null::integer as first_file_id, "
+                    "null::bigint as first_source_row, null::varchar as outcome where false"
+                )
+            _quarantine_rows(con, segments, paths, now)
+            _record_duplicates(con, now)
+            _record_accepted_keys(con)
+            _update_counts(con, [s.file_id for s in segments])
+        rebuild_usage_events_view(con)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        for table in ("batch_rows", "suspect_hashes", "suspect_keys", "suspect_rows", "dedup_outcomes"):
+            con.execute(f"drop table if exists {table}")
+
+    if paths:
+        ids = ", ".join(map(str, paths))
+        report.files = [
+            FileOutcome(*row)
+            for row in con.execute(
+                f"select path, file_id, status, rows_read, rows_accepted, rows_duplicate, rows_quarantined, error "
+                f"from raw.ingested_files where file_id in ({ids}) order by file_id"
+            ).fetchall()
+        ]
+        report.quarantined_by_reason = dict(
+            Counter(
+                dict(
+                    con.execute(
+                        f"select reason_code, count(*) from raw.usage_quarantine where file_id in ({ids}) "
+                        "group by reason_code"
+                    ).fetchall()
+                )
+            )
+        )
+    return report

@@ -1,0 +1,44 @@
+"""Where the pipeline reads and writes, from environment variables with local defaults.
+
+Every path has one environment variable so that the CLI, Dagster resources and dbt's `profiles.yml`
+agree on the same files; the defaults put everything under `./data` of the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+LANDING_DIR_ENV = "BILLING_LANDING_DIR"
+WAREHOUSE_PATH_ENV = "BILLING_WAREHOUSE_PATH"
+PRICING_DIR_ENV = "BILLING_PRICING_DIR"
+
+
+@dataclass(frozen=True)
+class BillingPaths:
+    landing_dir: Path
+    warehouse_path: Path
+    pricing_dir: Path
+
+    @property
+    def segments_dir(self) -> Path:
+        """Immutable Parquet copies of ingested usage files; they belong to the warehouse file."""
+        return self.warehouse_path.with_name(self.warehouse_path.stem + "_segments")
+
+    def export_env(self) -> None:
+        """Make dbt (a subprocess) and Dagster resources see the same paths."""
+        os.environ[LANDING_DIR_ENV] = str(self.landing_dir)
+        os.environ[WAREHOUSE_PATH_ENV] = str(self.warehouse_path)
+        os.environ[PRICING_DIR_ENV] = str(self.pricing_dir)
+
+
+def billing_paths() -> BillingPaths:
+    return BillingPaths(
+        landing_dir=Path(os.environ.get(LANDING_DIR_ENV, REPO_ROOT / "data" / "landing")).resolve(),
+        warehouse_path=Path(os.environ.get(WAREHOUSE_PATH_ENV, REPO_ROOT / "data" / "warehouse.duckdb")).resolve(),
+        pricing_dir=Path(os.environ.get(PRICING_DIR_ENV, REPO_ROOT / "pricing_configs")).resolve(),
+    )
