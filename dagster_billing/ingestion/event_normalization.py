@@ -41,7 +41,13 @@ def _is_float(sql_type: str) -> bool:
 
 
 def _text(column: str) -> str:
-    return f"nullif(trim(cast({column} as varchar)), '')"
+    """Text as sent, with an empty or all-blank value as null. Values are not trimmed: trimming every id of
+    millions of rows costs more than reading them, so only values that start or end with a blank are looked at."""
+    value = f"cast({column} as varchar)"
+    return (
+        f"case when {value} = '' then null "
+        f"when ({value} like ' %' or {value} like '% ') and trim({value}) = '' then null else {value} end"
+    )
 
 
 def _quantity(columns: dict[str, str]) -> tuple[str, str, str]:
@@ -79,16 +85,23 @@ def _occurred_at(sql_type: str) -> str:
     )
 
 
+def _occurred_at_is_missing(sql_type: str) -> str:
+    # Typed columns are tested directly: formatting millions of timestamps as text just to test them is slow.
+    return f"{_text('occurred_at')} is null" if _is_text(sql_type) else "occurred_at is null"
+
+
 def _properties(columns: dict[str, str]) -> tuple[str, str]:
     """(normalized JSON or null, is-invalid flag)."""
     sql_type = columns.get("properties")
     if sql_type is None:
-        return "cast(null as json)", "false"
+        return "cast(null as varchar)", "false"
     if _is_text(sql_type):
+        # Kept as the JSON text that was sent (re-serializing millions of objects on every read is costly); an
+        # object is valid JSON whose first non-blank character is `{`.
         text = _text("properties")
-        valid = f"(json_valid({text}) and json_type({text}) = 'OBJECT')"
-        return f"case when {text} is not null and {valid} then json({text}) end", f"({text} is not null and not {valid})"
-    return "to_json(properties)", "false"
+        is_object = f"(json_valid({text}) and ({text} like '{{%' or ltrim({text}) like '{{%'))"
+        return f"case when {is_object} then {text} end", f"({text} is not null and not {is_object})"
+    return "cast(to_json(properties) as varchar)", "false"
 
 
 def normalized_columns_sql(columns: dict[str, str]) -> str:
@@ -104,6 +117,7 @@ def normalized_columns_sql(columns: dict[str, str]) -> str:
         {properties} as properties,
         {quantity_raw} as quantity_raw,
         cast(occurred_at as varchar) as occurred_at_raw,
+        {_occurred_at_is_missing(columns['occurred_at'])} as occurred_at_is_missing,
         {non_finite} as quantity_is_non_finite,
         {invalid_properties} as properties_are_invalid"""
 
@@ -133,7 +147,7 @@ def rejection_reason_sql(known_customers: str, ingested_at: str, future_toleranc
             "quantity < 0",
             "'quantity ' || " + quoted.format("quantity_raw") + " || ' is negative'",
         ),
-        ("missing_timestamp", "occurred_at_raw is null or trim(occurred_at_raw) = ''", "'occurred_at is missing'"),
+        ("missing_timestamp", "occurred_at_is_missing", "'occurred_at is missing'"),
         (
             "invalid_timestamp",
             "occurred_at is null",

@@ -35,8 +35,8 @@ def normalized_segments_sql(segments: list[SegmentRef]) -> str:
             "select cast(null as integer) as file_id, cast(null as bigint) as source_row, "
             "cast(null as varchar) as event_id, cast(null as varchar) as customer_id, cast(null as varchar) as metric, "
             f"cast(null as {QUANTITY_TYPE}) as quantity, cast(null as timestamp) as occurred_at, "
-            "cast(null as json) as properties, cast(null as varchar) as quantity_raw, "
-            "cast(null as varchar) as occurred_at_raw, false as quantity_is_non_finite, "
+            "cast(null as varchar) as properties, cast(null as varchar) as quantity_raw, "
+            "cast(null as varchar) as occurred_at_raw, false as occurred_at_is_missing, false as quantity_is_non_finite, "
             "false as properties_are_invalid where false"
         )
     groups: dict[tuple, list[SegmentRef]] = defaultdict(list)

@@ -98,16 +98,23 @@ def _stage_batch(con, segments: list[Segment], ingested_at: str, tolerance: int)
     reason_code, reason = rejection_reason_sql("raw.customers", ingested_at, tolerance)
     con.execute(
         f"""create or replace temp table batch_rows as
-        with normalized as ({batch_sql}),
-        judged as (select *, {reason_code} as reason_code from normalized)
-        select file_id, source_row, hash(event_id) as event_id_hash, reason_code,
-            case when reason_code is not null then {reason} end as reason,
-            case when reason_code is not null then event_id end as event_id,
-            case when reason_code is not null then customer_id end as customer_id,
-            case when reason_code is not null then metric end as metric,
-            case when reason_code is not null then quantity_raw end as quantity_raw,
-            case when reason_code is not null then occurred_at_raw end as occurred_at_raw
-        from judged"""
+        select file_id, source_row, hash(event_id) as event_id_hash, {reason_code} as reason_code
+        from ({batch_sql})"""
+    )
+    (rejected,) = con.execute("select count(*) from batch_rows where reason_code is not null").fetchone()
+    # The reasons' words and raw values are worked out for the (few) rejected rows only.
+    con.execute(
+        f"""create or replace temp table rejected_rows as
+        select n.file_id, n.source_row, b.reason_code, {reason} as reason, n.event_id, n.customer_id, n.metric,
+               n.quantity_raw, n.occurred_at_raw
+        from ({batch_sql}) as n
+        semi join (select file_id, source_row from batch_rows where reason_code is not null) as r
+            on r.file_id = n.file_id and r.source_row = n.source_row
+        join batch_rows as b on b.file_id = n.file_id and b.source_row = n.source_row"""
+        if rejected
+        else "create or replace temp table rejected_rows as select null::integer as file_id, null::bigint as source_row, "
+        "null::varchar as reason_code, null::varchar as reason, null::varchar as event_id, null::varchar as customer_id, "
+        "null::varchar as metric, null::varchar as quantity_raw, null::varchar as occurred_at_raw where false"
     )
     return batch_sql
 
@@ -117,8 +124,7 @@ def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quaran
         f"""insert into raw.usage_quarantine
         select b.file_id, f.path, b.source_row, b.reason_code, b.reason, b.event_id, b.customer_id, b.metric,
                b.quantity_raw, b.occurred_at_raw, null, {quarantined_at}
-        from batch_rows as b join (select unnest($1) as file_id, unnest($2) as path) as f using (file_id)
-        where b.reason_code is not null""",
+        from rejected_rows as b join (select unnest($1) as file_id, unnest($2) as path) as f using (file_id)""",
         [list(paths), list(paths.values())],
     )
     for segment in segments:
@@ -260,7 +266,7 @@ def ingest_usage_files(
         con.rollback()
         raise
     finally:
-        for table in ("batch_rows", "suspect_hashes", "suspect_keys", "suspect_rows", "dedup_outcomes"):
+        for table in ("batch_rows", "rejected_rows", "suspect_hashes", "suspect_keys", "suspect_rows", "dedup_outcomes"):
             con.execute(f"drop table if exists {table}")
 
     if paths:

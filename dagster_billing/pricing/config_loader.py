@@ -1,0 +1,88 @@
+"""Load every `<pricing_dir>/*.yaml` into validated `PricingConfig`s, or fail with every problem at once.
+
+Nothing is returned unless every file and every rule between files is valid, so a caller never writes a
+half-loaded set of versions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from dagster_billing.pricing.config_errors import PricingConfigError, describe_validation_error
+from dagster_billing.pricing.config_models import PricingConfig
+from dagster_billing.pricing.config_yaml import YamlProblem, read_yaml
+from dagster_billing.pricing.cross_version_rules import cross_version_problems
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+def load_pricing_configs(pricing_dir: Path) -> list[PricingConfig]:
+    """All pricing versions in `pricing_dir`, sorted by effective_from; raises PricingConfigError."""
+    pricing_dir = Path(pricing_dir).resolve()
+    problems: list[str] = []
+    configs: list[PricingConfig] = []
+    for path in config_files(pricing_dir):
+        source_file = path.relative_to(pricing_dir.parent).as_posix()
+        config, file_problems = _load_file(path, source_file)
+        problems += file_problems
+        if config is not None:
+            configs.append(config)
+    problems += cross_version_problems(configs)
+    if problems:
+        raise PricingConfigError(problems)
+    return sorted(configs, key=lambda config: config.effective_from)
+
+
+def config_files(pricing_dir: Path) -> list[Path]:
+    if not pricing_dir.is_dir():
+        raise PricingConfigError([f"{pricing_dir.name}/: the pricing config folder does not exist ({pricing_dir})"])
+    files = sorted(
+        path
+        for path in pricing_dir.iterdir()
+        if path.is_file() and path.suffix in CONFIG_SUFFIXES and not path.name.startswith(".")
+    )
+    if not files:
+        raise PricingConfigError(
+            [f"{pricing_dir.name}/: no pricing config files (*.yaml) found in {pricing_dir}; at least one is needed"]
+        )
+    return files
+
+
+def _load_file(path: Path, source_file: str) -> tuple[PricingConfig | None, list[str]]:
+    try:
+        data = read_yaml(path)
+    except YamlProblem as problem:
+        return None, [f"{source_file}: {problem}"]
+    if data is None:
+        return None, [f"{source_file}: the file is empty"]
+    if not isinstance(data, dict):
+        return None, [f"{source_file}: must be a set of fields (version, effective_from, metrics, plans)"]
+    problems = _duplicate_ids(source_file, data, "plans", "plan", "id")
+    problems += _duplicate_ids(source_file, data, "metrics", "metric", "code")
+    try:
+        config = PricingConfig.from_file_data(data, source_file)
+    except ValidationError as error:
+        problems += describe_validation_error(source_file, data, error)
+        return None, problems
+    return (None if problems else config), problems
+
+
+def _duplicate_ids(source_file: str, data: dict, list_field: str, label: str, id_field: str) -> list[str]:
+    """Checked on the raw entries, so a repeated id is reported even when those entries have other errors."""
+    entries = data.get(list_field)
+    if not isinstance(entries, list):
+        return []
+    ids = [
+        entry[id_field].strip()
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get(id_field), str)
+    ]
+    return [
+        f"{source_file}: {label} '{entry_id}': field '{id_field}': appears {count} times; each {label} "
+        f"{id_field} must be unique within a version"
+        for entry_id, count in Counter(ids).items()
+        if count > 1
+    ]

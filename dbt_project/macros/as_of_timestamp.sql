@@ -1,0 +1,17 @@
+{#- The instant (UTC) a run bills up to, from the `as_of` var ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS', UTC).
+    Without the var: today's UTC midnight, computed from current_timestamp so the session TimeZone does not
+    matter. A malformed value stops the run instead of silently billing the wrong period. -#}
+{% macro as_of_timestamp() -%}
+    {%- set as_of = var('as_of', none) -%}
+    {%- if as_of is none or (as_of | string | trim) == '' -%}
+        date_trunc('day', timezone('UTC', current_timestamp))
+    {%- else -%}
+        {%- set text = (as_of | string | trim).replace('T', ' ') -%}
+        {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$', text) -%}
+            {{ exceptions.raise_compiler_error(
+                "dbt var as_of must be 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' (UTC), got '" ~ as_of ~ "'"
+            ) }}
+        {%- endif -%}
+        timestamp '{{ text }}'
+    {%- endif -%}
+{%- endmacro %}

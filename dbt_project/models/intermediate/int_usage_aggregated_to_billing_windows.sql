@@ -1,0 +1,130 @@
+{{ config(materialized='table') }}
+
+{#- One scan of the events gives both the billable aggregates (per window, subscription and metric) and the
+    unbilled counts (window and subscription null). Aggregation rules follow Stripe meters (sum, count, last)
+    and Lago billable metrics (count, sum, max, unique_count, latest); see DECISIONLOG.md. -#}
+with
+
+events_windowed as (
+
+    select * from {{ ref('int_usage_events_windowed') }}
+
+),
+
+pricing_metrics as (
+
+    select * from {{ ref('stg_pricing_metrics') }}
+
+),
+
+run as (
+
+    select {{ as_of_timestamp() }} as as_of
+
+),
+
+-- The loader guarantees a metric's aggregation and unique property are the same in every pricing version.
+metric_rules as (
+
+    select
+        metric,
+        any_value(aggregation) as aggregation,
+        any_value(unique_property) as unique_property,
+
+    from pricing_metrics
+    group by metric
+
+),
+
+events_ruled as (
+
+    select
+        events_windowed.customer_id,
+        events_windowed.window_start,
+        events_windowed.window_end,
+        events_windowed.subscription_id,
+        events_windowed.plan_id,
+        events_windowed.metric,
+        events_windowed.billing_status,
+        events_windowed.event_id,
+        events_windowed.quantity,
+        events_windowed.occurred_at,
+        -- metrics missing from every pricing config are summed (and flagged) rather than silently dropped
+        coalesce(metric_rules.aggregation, 'sum') as aggregation,
+        metric_rules.unique_property,
+        metric_rules.metric is not null as is_metric_configured,
+        case
+            when metric_rules.unique_property is not null
+                then events_windowed.properties ->> metric_rules.unique_property
+        end as unique_value,
+    from events_windowed
+    left join metric_rules
+        on events_windowed.metric = metric_rules.metric
+
+),
+
+aggregated as (
+
+    select
+        customer_id,
+        window_start,
+        window_end,
+        subscription_id,
+        plan_id,
+        metric,
+        billing_status,
+        aggregation,
+        unique_property,
+        is_metric_configured,
+        count(*) as event_count,
+        sum(quantity) as sum_quantity,
+        max(quantity) as max_quantity,
+        -- the last event by occurred_at; simultaneous events are ordered by event_id (greatest wins)
+        arg_max(quantity, (occurred_at, event_id)) as latest_quantity,
+        count(distinct unique_value) as unique_value_count,
+        min(occurred_at) as first_event_at,
+        max(occurred_at) as last_event_at,
+
+    from events_ruled
+    group by all
+
+),
+
+final as (
+
+    select
+        aggregated.customer_id,
+        aggregated.window_start,
+        aggregated.window_end,
+        aggregated.window_end <= run.as_of as is_window_closed,
+        aggregated.subscription_id,
+        aggregated.plan_id,
+        aggregated.metric,
+        aggregated.billing_status,
+        aggregated.aggregation,
+        aggregated.is_metric_configured,
+        aggregated.unique_property,
+        aggregated.event_count,
+        aggregated.sum_quantity::decimal(38, 12) as sum_quantity,
+        aggregated.max_quantity,
+        aggregated.latest_quantity,
+        case when aggregated.unique_property is not null then aggregated.unique_value_count end as unique_count,
+        -- only billable usage has a billed quantity
+        case
+            when aggregated.billing_status <> 'billable' then null
+            when aggregated.aggregation = 'sum' then aggregated.sum_quantity
+            when aggregated.aggregation = 'count' then aggregated.event_count
+            when aggregated.aggregation = 'max' then aggregated.max_quantity
+            when aggregated.aggregation = 'latest' then aggregated.latest_quantity
+            when aggregated.aggregation = 'unique_count'
+                then case when aggregated.unique_property is not null then aggregated.unique_value_count end
+        end::decimal(38, 12) as billed_quantity,
+        aggregated.first_event_at,
+        aggregated.last_event_at,
+
+    from aggregated
+    cross join run
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+        customer_id,
+        name as customer_name,
+        email,
+        upper(currency) as currency,
+        billing_anchor::date as billing_anchor,
+        collection_method,
+        days_until_due::integer as days_until_due,
+        coalesce(nullif(trim(timezone), ''), 'UTC') as timezone,
+        stripe_customer_id,
+        source_file,
+        source_row,
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,165 @@
+"""Build the dbt staging and intermediate models once per test session on a throwaway DuckDB file.
+
+Test modules register the raw rows they need at import time (pytest imports every collected module before
+running any test); the first test that asks for the warehouse creates the raw tables, inserts every registered
+row and runs `dbt build` once, in-process, with its own target and log paths so parallel runs do not clash.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+# One billing run for the whole session: every case is written against this cut-off (UTC).
+AS_OF = "2024-05-01 00:00:00"
+
+RAW_TABLES_DDL = """
+create schema if not exists raw;
+create table raw.customers (
+    customer_id varchar not null, name varchar, email varchar, currency varchar, billing_anchor date not null,
+    collection_method varchar, days_until_due integer, timezone varchar not null default 'UTC',
+    stripe_customer_id varchar, source_file varchar, source_row bigint
+);
+create table raw.subscriptions (
+    subscription_id varchar not null, customer_id varchar not null, plan_id varchar not null,
+    started_at timestamp not null, ended_at timestamp, quantity integer, trial_ends_at timestamp,
+    source_file varchar, source_row bigint
+);
+create table raw.usage_events (
+    event_id varchar, customer_id varchar, metric varchar, quantity decimal(38, 12), occurred_at timestamp,
+    properties json, source_file_id integer, source_row bigint
+);
+create table raw.pricing_plans (
+    pricing_version varchar, effective_from date, plan_id varchar, plan_name varchar, currency varchar,
+    interval_unit varchar, interval_count integer, billing_time varchar
+);
+create table raw.pricing_metrics (
+    pricing_version varchar, metric varchar, metric_name varchar, aggregation varchar, unique_property varchar
+);
+"""
+
+# Plans named by cadence: (interval_unit, interval_count, billing_time).
+PLANS = {
+    "monthly": ("month", 1, "anniversary"),
+    "monthly_pro": ("month", 1, "anniversary"),
+    "bimonthly": ("month", 2, "anniversary"),
+    "yearly": ("year", 1, "anniversary"),
+    "weekly": ("week", 1, "anniversary"),
+    "calendar_monthly": ("month", 1, "calendar"),
+    "calendar_yearly": ("year", 1, "calendar"),
+    "calendar_weekly": ("week", 1, "calendar"),
+}
+
+METRICS = {
+    # metric: (aggregation, unique_property)
+    "api_calls": ("sum", None),
+    "requests": ("count", None),
+    "storage_gb": ("max", None),
+    "seats": ("latest", None),
+    "active_users": ("unique_count", "user_id"),
+}
+
+_ROWS: dict[str, list[tuple]] = {"customers": [], "subscriptions": [], "usage_events": []}
+
+
+def register_customer(
+    customer_id: str, billing_anchor: str, timezone: str = "UTC", subscriptions: Iterable[tuple] = ()
+) -> None:
+    """A customer with its subscriptions as (subscription_id, plan_id, started_at, ended_at or None)."""
+    _ROWS["customers"].append((customer_id, billing_anchor, timezone))
+    for subscription_id, plan_id, started_at, ended_at in subscriptions:
+        _ROWS["subscriptions"].append((subscription_id, customer_id, plan_id, started_at, ended_at))
+
+
+def register_event(
+    event_id: str, customer_id: str, metric: str, quantity: str, occurred_at: str, properties: dict | None = None
+) -> None:
+    _ROWS["usage_events"].append(
+        (event_id, customer_id, metric, quantity, occurred_at, None if properties is None else json.dumps(properties))
+    )
+
+
+def _write_raw(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(RAW_TABLES_DDL)
+        for plan_id, (unit, count, billing_time) in PLANS.items():
+            for version, effective_from in (("v1", "2020-01-01"), ("v2", "2024-04-01")):
+                con.execute(
+                    "insert into raw.pricing_plans values (?, ?, ?, ?, 'EUR', ?, ?, ?)",
+                    [version, effective_from, plan_id, plan_id.title(), unit, count, billing_time],
+                )
+        for metric, (aggregation, unique_property) in METRICS.items():
+            for version in ("v1", "v2"):
+                con.execute(
+                    "insert into raw.pricing_metrics values (?, ?, ?, ?, ?)",
+                    [version, metric, metric.replace("_", " "), aggregation, unique_property],
+                )
+        for row, (customer_id, anchor, timezone) in enumerate(_ROWS["customers"], start=1):
+            con.execute(
+                "insert into raw.customers values (?, ?, ?, 'EUR', ?, 'charge_automatically', null, ?, null,"
+                " 'customers.csv', ?)",
+                [customer_id, customer_id, f"{customer_id}@example.com", anchor, timezone, row],
+            )
+        for row, subscription in enumerate(_ROWS["subscriptions"], start=1):
+            con.execute(
+                "insert into raw.subscriptions values (?, ?, ?, ?, ?, 1, null, 'subscriptions.csv', ?)",
+                [*subscription, row],
+            )
+        for row, event in enumerate(_ROWS["usage_events"], start=1):
+            con.execute("insert into raw.usage_events values (?, ?, ?, ?, ?, ?, 1, ?)", [*event, row])
+
+
+def run_dbt(warehouse_path: Path, work_dir: Path, args: list[str], as_of: str = AS_OF) -> None:
+    """Run dbt in-process against `warehouse_path`; raise with dbt's failures when it does not succeed."""
+    from dbt.cli.main import dbtRunner
+
+    previous = os.environ.get("BILLING_WAREHOUSE_PATH")
+    os.environ["BILLING_WAREHOUSE_PATH"] = str(warehouse_path)
+    try:
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir", str(DBT_PROJECT_DIR),
+                "--profiles-dir", str(DBT_PROJECT_DIR),
+                "--target-path", str(work_dir / "target"),
+                "--log-path", str(work_dir / "logs"),
+                "--vars", json.dumps({"as_of": as_of}),
+                "--no-partial-parse",
+                "--quiet",
+            ]
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("BILLING_WAREHOUSE_PATH", None)
+        else:
+            os.environ["BILLING_WAREHOUSE_PATH"] = previous
+    if not result.success:
+        failures = []
+        for node_result in getattr(result.result, "results", None) or []:
+            if str(node_result.status) not in ("success", "pass"):
+                failures.append(f"{node_result.node.unique_id}: {node_result.status}: {node_result.message}")
+        raise AssertionError("dbt failed:\n" + ("\n".join(failures) or repr(result.exception)))
+
+
+@functools.cache
+def built_warehouse() -> Path:
+    """The session's warehouse: raw rows of every registered case, staging + intermediate built and tested."""
+    work_dir = Path(tempfile.mkdtemp(prefix="billing_dbt_"))
+    warehouse_path = work_dir / "warehouse.duckdb"
+    _write_raw(warehouse_path)
+    run_dbt(warehouse_path, work_dir, ["build", "--select", "path:models/staging", "path:models/intermediate"])
+    return warehouse_path
+
+
+def query(sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(built_warehouse()), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
