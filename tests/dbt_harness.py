@@ -161,5 +161,5 @@ def built_warehouse() -> Path:
 
 
 def query(sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(built_warehouse()), read_only=True) as con:
+    with duckdb.connect(str(built_warehouse())) as con:
         return con.execute(sql, params or []).fetchall()

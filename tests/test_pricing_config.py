@@ -25,7 +25,12 @@ BASE_CONFIG = {
     "effective_from": dt.date(2025, 1, 1),
     "metrics": [
         {"code": "api_calls", "name": "API calls", "aggregation": "sum"},
-        {"code": "active_users", "name": "Active users", "aggregation": "unique_count", "unique_property": "user_id"},
+        {
+            "code": "active_users",
+            "name": "Active users",
+            "aggregation": "unique_count",
+            "unique_property": "user_id",
+        },
     ],
     "plans": [
         {"id": "starter", "name": "Starter", "currency": "USD", "interval": "month"},
@@ -61,7 +66,7 @@ def only_problem(pricing_dir: Path) -> str:
     return problems[0]
 
 
-# --- the sample configs ---------------------------------------------------------------------------------------
+# --- the sample configs -------------------------------------------------------------------------------------
 
 
 def test_sample_configs_load_sorted_with_defaults():
@@ -72,7 +77,14 @@ def test_sample_configs_load_sorted_with_defaults():
     ]
     for config in configs:
         plans = {plan.id: plan for plan in config.plans}
-        assert set(plans) == {"starter", "growth", "scale", "annual_enterprise", "weekly_dev", "calendar_team"}
+        assert set(plans) == {
+            "starter",
+            "growth",
+            "scale",
+            "annual_enterprise",
+            "weekly_dev",
+            "calendar_team",
+        }
         assert (plans["annual_enterprise"].interval, plans["annual_enterprise"].interval_count) == ("year", 1)
         assert plans["weekly_dev"].interval == "week"
         assert plans["calendar_team"].billing_time == "calendar"
@@ -86,18 +98,17 @@ def test_sample_configs_load_sorted_with_defaults():
         }
 
 
-def test_currency_is_upper_cased_and_minor_units_are_known():
-    write_config(tmp := Path(pytest.importorskip("tempfile").mkdtemp()) / "pricing_configs", "v.yaml", a_config())
-    (config,) = load_pricing_configs(tmp / "pricing_configs")
+def test_currency_is_upper_cased_and_minor_units_are_known(tmp_path):
+    write_config(tmp_path / "pricing_configs", "2025-01.yaml", a_config())
+    (config,) = load_pricing_configs(tmp_path / "pricing_configs")
     assert [plan.currency for plan in config.plans] == ["USD", "USD", "EUR"]
     assert CURRENCY_MINOR_UNITS["JPY"] == CURRENCY_MINOR_UNITS["KRW"] == 0
     assert CURRENCY_MINOR_UNITS["BHD"] == CURRENCY_MINOR_UNITS["KWD"] == CURRENCY_MINOR_UNITS["JOD"] == 3
     assert CURRENCY_MINOR_UNITS["USD"] == CURRENCY_MINOR_UNITS["EUR"] == 2
     assert "XAU" not in ISO_4217_CODES
-    shutil.rmtree(tmp)
 
 
-# --- one test per rule within a file --------------------------------------------------------------------------
+# --- one test per rule within a file ------------------------------------------------------------------------
 
 
 def _set(path: tuple, value):
@@ -125,11 +136,13 @@ def _delete(path: tuple):
 FILE_ERRORS = {
     "interval not allowed": (
         _set(("plans", 1, "interval"), "monthly"),
-        "pricing_configs/2025-01.yaml: plan 'growth': field 'interval': 'monthly' is not one of month, year, week",
+        "pricing_configs/2025-01.yaml: plan 'growth': field 'interval': "
+        "'monthly' is not one of month, year, week",
     ),
     "unknown currency": (
         _set(("plans", 0, "currency"), "usx"),
-        "pricing_configs/2025-01.yaml: plan 'starter': field 'currency': 'usx' is not an ISO 4217 currency code",
+        "pricing_configs/2025-01.yaml: plan 'starter': field 'currency': "
+        "'usx' is not an ISO 4217 currency code",
     ),
     "interval_count below 1": (
         _set(("plans", 0, "interval_count"), 0),
@@ -145,7 +158,8 @@ FILE_ERRORS = {
     ),
     "calendar billing with interval_count 3": (
         lambda c: c["plans"][0].update(interval_count=3, billing_time="calendar"),
-        "plan 'starter': field 'billing_time': calendar billing needs interval_count 1, but interval_count is 3",
+        "plan 'starter': field 'billing_time': "
+        "calendar billing needs interval_count 1, but interval_count is 3",
     ),
     "aggregation not allowed": (
         _set(("metrics", 0, "aggregation"), "avg"),
@@ -202,7 +216,7 @@ def test_config_error_names_file_entry_and_field(tmp_path, mutate, expected):
     assert expected in only_problem(tmp_path / "pricing_configs")
 
 
-# --- rules between files --------------------------------------------------------------------------------------
+# --- rules between files ------------------------------------------------------------------------------------
 
 
 def test_version_and_effective_from_must_be_unique(tmp_path):
@@ -250,18 +264,24 @@ def test_metric_aggregation_cannot_change_between_versions(tmp_path):
 
 def test_every_problem_of_every_file_is_reported_together(tmp_path):
     pricing_dir = tmp_path / "pricing_configs"
-    first, second = a_config(), a_config("2026-01", dt.date(2026, 1, 1))
-    first["plans"][0]["currency"] = "XXX1"
-    first["metrics"][0]["aggregation"] = "avg"
-    second["plans"][1]["interval"] = "week"
-    write_config(pricing_dir, "2025-01.yaml", first)
-    write_config(pricing_dir, "2026-01.yaml", second)
+    broken = a_config("2024-01", dt.date(2024, 1, 1))
+    broken["plans"][0]["currency"] = "XXX1"
+    broken["metrics"][0]["aggregation"] = "avg"
+    changed = a_config("2026-01", dt.date(2026, 1, 1))
+    changed["plans"][1]["interval"] = "week"
+    write_config(pricing_dir, "2024-01.yaml", broken)
+    write_config(pricing_dir, "2025-01.yaml", a_config())
+    write_config(pricing_dir, "2026-01.yaml", changed)
     problems = load_problems(pricing_dir)
-    assert len(problems) == 3, problems
+    assert [problem.split(": field")[0] for problem in problems] == [
+        "pricing_configs/2024-01.yaml: metric 'api_calls'",
+        "pricing_configs/2024-01.yaml: plan 'starter'",
+        "pricing_configs/2026-01.yaml: plan 'growth'",
+    ]
     assert "3 problems in the pricing configs" in str(PricingConfigError(problems))
 
 
-# --- files that cannot be read --------------------------------------------------------------------------------
+# --- files that cannot be read ------------------------------------------------------------------------------
 
 
 def test_empty_folder_is_an_error(tmp_path):
@@ -272,7 +292,9 @@ def test_empty_folder_is_an_error(tmp_path):
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
     pricing_dir = tmp_path / "pricing_configs"
     pricing_dir.mkdir()
-    (pricing_dir / "2025-01.yaml").write_text('version: "2025-01"\neffective_from: 2025-01-01\nplans: [\n  {id: a\n')
+    (pricing_dir / "2025-01.yaml").write_text(
+        'version: "2025-01"\neffective_from: 2025-01-01\nplans: [\n  {id: a\n'
+    )
     problem = only_problem(pricing_dir)
     assert problem.startswith("pricing_configs/2025-01.yaml: line ")
     assert "the YAML cannot be read" in problem
@@ -281,7 +303,9 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 def test_repeated_yaml_key_is_an_error_not_a_silent_override(tmp_path):
     pricing_dir = tmp_path / "pricing_configs"
     pricing_dir.mkdir()
-    text = yaml.safe_dump(a_config(), sort_keys=False).replace("version: '2025-01'", "version: '2025-01'\nversion: x")
+    text = yaml.safe_dump(a_config(), sort_keys=False).replace(
+        "version: 2025-01", "version: 2025-01\nversion: x"
+    )
     (pricing_dir / "2025-01.yaml").write_text(text)
     assert only_problem(pricing_dir) == (
         "pricing_configs/2025-01.yaml: line 2, column 1: the YAML cannot be read: "
@@ -294,7 +318,8 @@ def test_impossible_date_names_the_line(tmp_path):
     pricing_dir.mkdir()
     (pricing_dir / "2025-01.yaml").write_text('version: "2025-01"\neffective_from: 2025-13-01\n')
     assert only_problem(pricing_dir).startswith(
-        "pricing_configs/2025-01.yaml: line 2, column 17: the YAML cannot be read: '2025-13-01' is not a valid date"
+        "pricing_configs/2025-01.yaml: line 2, column 17: the YAML cannot be read: "
+        "'2025-13-01' is not a valid date"
     )
 
 
@@ -305,7 +330,7 @@ def test_empty_file_is_an_error(tmp_path):
     assert only_problem(pricing_dir) == "pricing_configs/2025-01.yaml: the file is empty"
 
 
-# --- tables ---------------------------------------------------------------------------------------------------
+# --- tables -------------------------------------------------------------------------------------------------
 
 
 def table_rows(database: Path, sql: str) -> list[tuple]:
@@ -324,19 +349,52 @@ def test_tables_are_written_with_one_row_per_plan_and_metric_per_version(tmp_pat
         ("2026-01", dt.date(2026, 1, 1), "pricing_configs/2026-01.yaml"),
     ]
     assert table_rows(
-        database, "select * from raw.pricing_plans where pricing_version = '2025-01' and plan_id = 'calendar_team'"
+        database,
+        "select * from raw.pricing_plans where pricing_version = '2025-01' and plan_id = 'calendar_team'",
     ) == [
-        ("2025-01", dt.date(2025, 1, 1), "calendar_team", "Calendar Team", "USD", "month", 1, "calendar",
-         "pricing_configs/2025-01.yaml"),
+        (
+            "2025-01",
+            dt.date(2025, 1, 1),
+            "calendar_team",
+            "Calendar Team",
+            "USD",
+            "month",
+            1,
+            "calendar",
+            "pricing_configs/2025-01.yaml",
+        ),
     ]
-    assert table_rows(database, "select * from raw.pricing_metrics where metric = 'active_users' order by 1") == [
-        ("2025-01", "active_users", "Active users", "unique_count", "user_id", "pricing_configs/2025-01.yaml"),
-        ("2026-01", "active_users", "Active users", "unique_count", "user_id", "pricing_configs/2026-01.yaml"),
+    assert table_rows(
+        database, "select * from raw.pricing_metrics where metric = 'active_users' order by 1"
+    ) == [
+        (
+            "2025-01",
+            "active_users",
+            "Active users",
+            "unique_count",
+            "user_id",
+            "pricing_configs/2025-01.yaml",
+        ),
+        (
+            "2026-01",
+            "active_users",
+            "Active users",
+            "unique_count",
+            "user_id",
+            "pricing_configs/2026-01.yaml",
+        ),
     ]
     plan_columns = [row[0] for row in table_rows(database, "describe raw.pricing_plans")]
     assert plan_columns == [
-        "pricing_version", "effective_from", "plan_id", "plan_name", "currency", "interval_unit",
-        "interval_count", "billing_time", "source_file",
+        "pricing_version",
+        "effective_from",
+        "plan_id",
+        "plan_name",
+        "currency",
+        "interval_unit",
+        "interval_count",
+        "billing_time",
+        "source_file",
     ]
 
 
@@ -351,7 +409,7 @@ def test_a_write_that_fails_leaves_the_previous_tables(tmp_path):
     assert table_rows(database, "select count(*) from raw.pricing_plans") == [(6,)]
 
 
-# --- the Dagster asset ----------------------------------------------------------------------------------------
+# --- the Dagster asset --------------------------------------------------------------------------------------
 
 
 def materialize_pricing(database: Path) -> dg.ExecuteInProcessResult:
@@ -402,3 +460,15 @@ def test_asset_with_a_bad_config_fails_and_writes_nothing(tmp_path, monkeypatch)
         ("2025-01",),
         ("2026-01",),
     ]
+
+
+def test_pricing_definitions_load_with_the_warehouse_resource():
+    from dagster_billing.defs.pricing import assets
+    from dagster_billing.defs.warehouse import resources
+
+    defs = dg.Definitions.merge(assets.defs(), resources.defs())
+    assert defs.resolve_asset_graph().get_all_asset_keys() == {
+        dg.AssetKey(["raw", "pricing_plans"]),
+        dg.AssetKey(["raw", "pricing_metrics"]),
+    }
+    defs.resolve_implicit_global_asset_job_def()

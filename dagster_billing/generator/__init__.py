@@ -1,0 +1,12 @@
+"""Synthetic landing data: customers, subscriptions and usage files that exercise every ingestion edge case."""
+
+from dagster_billing.generator.landing import DEFAULT_FORMATS, generate_landing
+from dagster_billing.generator.summary import (
+           MALFORMED_KINDS,
+           GeneratedLanding,
+           MalformedRow,
+           WrittenUsageFile,
+)
+
+__all__ = ["DEFAULT_FORMATS", "MALFORMED_KINDS", "GeneratedLanding", "MalformedRow", "WrittenUsageFile",
+           "generate_landing"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 FILE_EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl", "cloudevents": "jsonl"}
 BULK_ROWS_PER_FILE = 2_500_000
@@ -116,7 +116,7 @@ def plan_usage_files(
     span = datetime.combine(end, time()) - window_start
     return [
         PlannedUsageFile(
-            relative_path=_relative_path(index, formats[index % len(formats)], window_start + span * first / events),
+            relative_path=_relative_path(index, formats[index % len(formats)], window_start + span * (first / events)),
             file_format=formats[index % len(formats)],
             first_event=first,
             end_event=first + count,

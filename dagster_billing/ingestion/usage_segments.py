@@ -8,6 +8,7 @@ normalizes both kinds. Rows the format cannot parse never reach a segment; they 
 
 from __future__ import annotations
 
+import csv
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,19 +113,32 @@ def _text_segment(file_id: int, target: Path, rows: int, unparseable: list[Unpar
     )
 
 
+def _csv_header(landing_file: LandingFile) -> list[str]:
+    with landing_file.path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        header = next(csv.reader(handle), [])
+    if not header:
+        raise UnreadableFileError(f"{landing_file.relative_path} is empty (no header row)")
+    return [name.strip().lower() for name in header]
+
+
 def _csv_segment(con, landing_file: LandingFile, file_id: int, target: Path) -> Segment:
-    """CSV rows are numbered by their physical line (the header is line 1), as an editor shows them."""
+    """CSV rows are numbered by their physical line (the header is line 1), as an editor shows them.
+
+    The dialect is fixed (RFC 4180: comma, double quotes) and the columns come from the header, nothing is
+    sniffed: a few malformed lines must not make the sniffer give up or pick another quoting."""
     source = _sql_string(landing_file.path)
     suffix = f"{file_id}_{landing_file.sha256[:8]}"
     rejects, scan = f"csv_rejects_{suffix}", f"csv_scan_{suffix}"
-    con.execute(
-        f"create or replace temp table csv_rows_{suffix} as select row_number() over () as data_row, * "
-        f"from read_csv({source}, header = true, all_varchar = true, auto_detect = true, "
-        f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scan}')"
-    )
-    header = [row[0].lower() for row in con.execute(f"describe csv_rows_{suffix}").fetchall()][1:]
+    header = _csv_header(landing_file)
     columns = dict.fromkeys(header, "VARCHAR")
     _check_required_columns(columns, landing_file)
+    column_spec = "{" + ", ".join(f"{_sql_string(name)}: 'VARCHAR'" for name in header) + "}"
+    con.execute(
+        f"create or replace temp table csv_rows_{suffix} as select row_number() over () as data_row, * "
+        f"from read_csv({source}, header = true, auto_detect = false, columns = {column_spec}, "
+        f"delim = ',', quote = '\"', escape = '\"', "
+        f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scan}')"
+    )
     unparseable = [
         UnparseableRow(int(line), raw, f"line {int(line)} cannot be parsed as CSV: {message}")
         for line, raw, message in con.execute(

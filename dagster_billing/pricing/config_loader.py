@@ -38,7 +38,9 @@ def load_pricing_configs(pricing_dir: Path) -> list[PricingConfig]:
 
 def config_files(pricing_dir: Path) -> list[Path]:
     if not pricing_dir.is_dir():
-        raise PricingConfigError([f"{pricing_dir.name}/: the pricing config folder does not exist ({pricing_dir})"])
+        raise PricingConfigError(
+            [f"{pricing_dir.name}/: the pricing config folder does not exist ({pricing_dir})"]
+        )
     files = sorted(
         path
         for path in pricing_dir.iterdir()
@@ -46,7 +48,7 @@ def config_files(pricing_dir: Path) -> list[Path]:
     )
     if not files:
         raise PricingConfigError(
-            [f"{pricing_dir.name}/: no pricing config files (*.yaml) found in {pricing_dir}; at least one is needed"]
+            [f"{pricing_dir.name}/: no pricing config files (*.yaml) in {pricing_dir}; one is needed"]
         )
     return files
 

@@ -4,8 +4,8 @@ Every model forbids unknown fields so a misspelt key (`intervall`, `unique_prope
 silently ignored setting. Rules that involve two fields of one plan or metric are field validators reading the
 fields declared before them (`info.data`), so the error is reported on the field a person has to change.
 
-Charges are not modelled yet: `Plan` is where `base_fee` and `charges` will be added, and `PricingConfig.metrics`
-is what a charge's `metric` will be checked against.
+Charges are not modelled yet: `Plan` is where `base_fee` and `charges` will be added, and
+`PricingConfig.metrics` is what a charge's `metric` will be checked against.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from dagster_billing.pricing.currencies import ISO_4217_CODES
 
@@ -82,7 +90,9 @@ class Plan(ConfigModel):
         # single interval; "every 3 months, calendar" has no unambiguous start.
         interval_count = info.data.get("interval_count")
         if value == "calendar" and interval_count is not None and interval_count != 1:
-            raise ValueError(f"calendar billing needs interval_count 1, but interval_count is {interval_count}")
+            raise ValueError(
+                f"calendar billing needs interval_count 1, but interval_count is {interval_count}"
+            )
         return value
 
 

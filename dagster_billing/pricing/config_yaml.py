@@ -1,6 +1,6 @@
 """Reading one pricing YAML file strictly: a syntax error, a repeated key or an impossible date is a problem
-with its line number instead of a crash or a silently dropped setting (plain `yaml.safe_load` keeps the last of
-two `interval:` keys without a word)."""
+with its line number instead of a crash or a silently dropped setting (plain `yaml.safe_load` keeps the last
+of two `interval:` keys without a word)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ class _StrictLoader(yaml.SafeLoader):
     pass
 
 
-def _mapping_without_duplicate_keys(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping_without_duplicate_keys(
+    loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict:
     first_line: dict[object, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -22,7 +24,10 @@ def _mapping_without_duplicate_keys(loader: _StrictLoader, node: yaml.MappingNod
             continue  # merge keys and odd keys are left to pyyaml
         if key in first_line:
             raise ConstructorError(
-                None, None, f"key {key!r} appears twice (first on line {first_line[key]})", key_node.start_mark
+                None,
+                None,
+                f"key {key!r} appears twice (first on line {first_line[key]})",
+                key_node.start_mark,
             )
         first_line[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node, deep=deep)
@@ -32,7 +37,9 @@ def _date_or_problem(loader: _StrictLoader, node: yaml.ScalarNode) -> object:
     try:
         return SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError as exc:
-        raise ConstructorError(None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark) from exc
+        raise ConstructorError(
+            None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark
+        ) from exc
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicate_keys)

@@ -1,10 +1,10 @@
 """Rules between pricing versions: each version is one point on a timeline, and a plan or metric keeps the
 meaning it had before.
 
-A plan's billing window (interval, interval_count, billing_time) must not change between versions: windows of a
-running subscription are cut from it, so a change would re-cut history. A metric's aggregation must not change
-either, or the same events would bill differently depending on the version. Such a change is a new plan id or a
-new metric code.
+A plan's billing window (interval, interval_count, billing_time) must not change between versions: windows
+of a running subscription are cut from it, so a change would re-cut history. A metric's aggregation must not
+change either, or the same events would bill differently depending on the version. Such a change is a new
+plan id or a new metric code.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def _unique_across_files(
         value = value_of(config)
         if value in first_file:
             problems.append(
-                f"{config.source_file}: field '{field}': {show(value)} is already used by {first_file[value]}; "
-                f"every pricing version needs its own {field}"
+                f"{config.source_file}: field '{field}': {show(value)} is already used by "
+                f"{first_file[value]}; every pricing version needs its own {field}"
             )
         else:
             first_file[value] = config.source_file
@@ -67,8 +67,8 @@ def _unchanged_between_versions(
                     now, before = getattr(entry, field), getattr(earlier, field)
                     if now != before:
                         problems.append(
-                            f"{config.source_file}: {label} '{entry_id}': field '{field}': is {_shown(now)} in "
-                            f"version '{config.version}' but {_shown(before)} in version "
+                            f"{config.source_file}: {label} '{entry_id}': field '{field}': "
+                            f"is {_shown(now)} in version '{config.version}' but {_shown(before)} in version "
                             f"'{earlier_config.version}' ({earlier_config.source_file}); a {label}'s {field} "
                             f"cannot change between versions, use a new {label} {id_field} instead"
                         )

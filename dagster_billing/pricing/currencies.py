@@ -1,10 +1,10 @@
 """ISO 4217 currencies a plan may be priced in, with the number of minor-unit digits of each.
 
 Circulating currencies only: fund codes (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW), precious metals and
-other X-codes without minor units are left out because nobody is invoiced in them, and withdrawn codes (HRK,
-CUC, SLL, ZWL...) are left out so a new config cannot use them. ANG stays next to its successor XCG during the
-2025 transition. The digits are ISO's, not Stripe's: Stripe treats a few currencies differently (MGA, ISK, HUF,
-TWD, UGX), which the Stripe sync has to handle at its own edge.
+other X-codes without minor units are left out because nobody is invoiced in them, and withdrawn codes
+(HRK, CUC, SLL, ZWL...) are left out so a new config cannot use them. ANG stays next to its successor XCG
+during the 2025 transition. The digits are ISO's, not Stripe's: Stripe treats a few currencies differently
+(MGA, ISK, HUF, TWD, UGX), which the Stripe sync has to handle at its own edge.
 """
 
 from types import MappingProxyType

@@ -52,8 +52,17 @@ def write_pricing_tables(con: duckdb.DuckDBPyConnection, configs: Sequence[Prici
     rows = {
         "pricing_versions": [(c.version, c.effective_from, c.source_file) for c in configs],
         "pricing_plans": [
-            (c.version, c.effective_from, p.id, p.name, p.currency, p.interval, p.interval_count, p.billing_time,
-             c.source_file)
+            (
+                c.version,
+                c.effective_from,
+                p.id,
+                p.name,
+                p.currency,
+                p.interval,
+                p.interval_count,
+                p.billing_time,
+                c.source_file,
+            )
             for c in configs
             for p in c.plans
         ],

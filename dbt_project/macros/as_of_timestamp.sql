@@ -7,7 +7,7 @@
         date_trunc('day', timezone('UTC', current_timestamp))
     {%- else -%}
         {%- set text = (as_of | string | trim).replace('T', ' ') -%}
-        {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$', text) -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$', text) -%}
             {{ exceptions.raise_compiler_error(
                 "dbt var as_of must be 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' (UTC), got '" ~ as_of ~ "'"
             ) }}

@@ -124,10 +124,10 @@ final as (
         case billing_status
             when 'after_as_of'
                 then 'event occurred at or after the end of this billing run (as_of '
-                || strftime(as_of, '%Y-%m-%d %H:%M:%S') || ' UTC)'
+                    || strftime(as_of, '%Y-%m-%d %H:%M:%S') || ' UTC)'
             when 'before_billing_anchor'
                 then 'event occurred before the customer''s billing anchor '
-                || strftime(billing_anchor, '%Y-%m-%d') || ' (' || customer_timezone || ')'
+                    || strftime(billing_anchor, '%Y-%m-%d') || ' (' || customer_timezone || ')'
             when 'outside_subscription'
                 then
                     case

@@ -1,0 +1,104 @@
+"""`billing`: generate sample data, run the pipeline, or both (`billing demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from dagster_billing.settings import REPO_ROOT, BillingPaths, billing_paths
+
+DEMO_DIR = REPO_ROOT / "data" / "demo"
+DEMO_AS_OF = "2026-10-01"
+
+
+def _paths(args: argparse.Namespace) -> BillingPaths:
+    defaults = billing_paths()
+    return BillingPaths(
+        landing_dir=Path(args.landing or defaults.landing_dir).resolve(),
+        warehouse_path=Path(args.warehouse or defaults.warehouse_path).resolve(),
+        pricing_dir=Path(args.pricing or defaults.pricing_dir).resolve(),
+    )
+
+
+def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: date) -> None:
+    from dagster_billing.generator import generate_landing
+
+    landing = generate_landing(landing_dir, customers=customers, events=events, seed=seed, end=end, overwrite=True)
+    print(f"Generated {landing_dir}: {landing.customers} customers, {landing.subscriptions} subscriptions, "
+          f"{landing.rows_written} usage rows in {len(landing.usage_files)} files")
+
+
+def _run(paths: BillingPaths, as_of: str) -> int:
+    from dagster_billing.pipeline_run import run_pipeline
+    from dagster_billing.run_summary import run_summary
+
+    print(f"Running every asset as of {as_of} ...", flush=True)
+    result = run_pipeline(paths, as_of)
+    print(run_summary(paths))
+    if not result.success:
+        print("The run did not complete:", file=sys.stderr)
+        for failure in result.failures:
+            print(f"  {failure}", file=sys.stderr)
+        return 1
+    print("Run succeeded.")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    _generate(_paths(args).landing_dir, args.customers, args.events, args.seed, date.fromisoformat(args.end))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(_paths(args), args.as_of)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """A fresh demo folder every time, so the demo always starts from the same state."""
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    paths = BillingPaths(DEMO_DIR / "landing", DEMO_DIR / "warehouse.duckdb", billing_paths().pricing_dir)
+    _generate(paths.landing_dir, args.customers, args.events, args.seed, date.fromisoformat(DEMO_AS_OF))
+    return _run(paths, DEMO_AS_OF)
+
+
+def _add_path_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landing", help="landing folder (default: $BILLING_LANDING_DIR or ./data/landing)")
+    parser.add_argument("--warehouse", help="DuckDB file (default: $BILLING_WAREHOUSE_PATH or ./data/warehouse.duckdb)")
+    parser.add_argument("--pricing", help="pricing config folder (default: $BILLING_PRICING_DIR or ./pricing_configs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write a synthetic landing folder")
+    _add_path_options(generate)
+    generate.add_argument("--customers", type=int, default=200)
+    generate.add_argument("--events", type=int, default=20_000)
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--end", default=DEMO_AS_OF, help="last day of generated usage (YYYY-MM-DD)")
+    generate.set_defaults(handler=cmd_generate)
+
+    run = commands.add_parser("run", help="materialize every asset through Dagster and print a summary")
+    _add_path_options(run)
+    run.add_argument("--as-of", required=True, help="bill up to this UTC date (YYYY-MM-DD)")
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help=f"generate sample data in {DEMO_DIR} and run everything on it")
+    demo.add_argument("--customers", type=int, default=200)
+    demo.add_argument("--events", type=int, default=20_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

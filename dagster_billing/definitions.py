@@ -1,0 +1,20 @@
+"""The code location: merges each domain's definitions under `dagster_billing/defs/`."""
+
+import dagster as dg
+
+from dagster_billing.defs.dbt import assets as dbt_assets
+from dagster_billing.defs.pricing import assets as pricing_assets
+from dagster_billing.defs.usage import assets as usage_assets
+from dagster_billing.defs.usage import checks as usage_checks
+from dagster_billing.defs.warehouse import resources as warehouse_resources
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions.merge(
+        warehouse_resources.defs(),
+        usage_assets.defs(),
+        usage_checks.defs(),
+        pricing_assets.defs(),
+        dbt_assets.defs(),
+    )

@@ -1,0 +1,231 @@
+"""Customers and subscriptions: small reference snapshots, validated whole.
+
+Unlike usage rows, a bad reference row is not quarantined: billing a customer with a wrong anchor or currency is
+worse than not billing yet, so any problem stops the load with every problem listed, and the previous snapshot
+stays in place.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pandas as pd
+
+COLLECTION_METHODS = ("charge_automatically", "send_invoice")
+CUSTOMER_COLUMNS = ("customer_id", "name", "email", "currency", "billing_anchor", "collection_method")
+SUBSCRIPTION_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
+
+
+class ReferenceDataError(ValueError):
+    """Every problem found in a reference file, one per line, each naming the file, row and field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _read_rows(con: duckdb.DuckDBPyConnection, path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise ReferenceDataError([f"{path.name}: file not found in the landing folder ({path})"])
+    try:
+        relation = con.sql(
+            f"select * from read_csv('{path}', header = true, all_varchar = true, auto_detect = true)"
+        )
+    except duckdb.Error as error:
+        raise ReferenceDataError([f"{path.name}: cannot be read as CSV: {str(error).splitlines()[0]}"]) from error
+    columns = [c.lower() for c in relation.columns]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ReferenceDataError([f"{path.name}: required column(s) {', '.join(missing)} missing"])
+    return [
+        {column: (value.strip() if isinstance(value, str) else "") for column, value in zip(columns, row)}
+        for row in relation.fetchall()
+    ]
+
+
+def parse_utc_timestamp(text: str) -> datetime:
+    """RFC 3339 to a naive UTC datetime; no offset means UTC (the data contract)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _problem(file: str, row: int, field: str, message: str) -> str:
+    return f"{file} row {row}: field '{field}': {message}"
+
+
+def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") -> list[tuple]:
+    problems, records, seen = [], [], set()
+    for number, row in enumerate(rows, start=1):
+        errors_before = len(problems)
+        customer_id = row.get("customer_id", "")
+        if not customer_id:
+            problems.append(_problem(file, number, "customer_id", "is empty"))
+        elif customer_id in seen:
+            problems.append(_problem(file, number, "customer_id", f"'{customer_id}' appears more than once"))
+        seen.add(customer_id)
+        currency = row.get("currency", "").upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            problems.append(_problem(file, number, "currency", f"'{row.get('currency', '')}' is not an ISO 4217 code"))
+        try:
+            anchor = date.fromisoformat(row.get("billing_anchor", ""))
+        except ValueError:
+            anchor = None
+            problems.append(
+                _problem(file, number, "billing_anchor", f"'{row.get('billing_anchor', '')}' is not a date (YYYY-MM-DD)")
+            )
+        method = row.get("collection_method", "")
+        if method not in COLLECTION_METHODS:
+            problems.append(
+                _problem(file, number, "collection_method", f"'{method}' is not one of {', '.join(COLLECTION_METHODS)}")
+            )
+        days_text = row.get("days_until_due", "")
+        days = None
+        if method == "send_invoice":
+            if not days_text.isdigit():
+                problems.append(
+                    _problem(file, number, "days_until_due", "must be a whole number of days for send_invoice customers")
+                )
+            else:
+                days = int(days_text)
+        zone = row.get("timezone", "") or "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(_problem(file, number, "timezone", f"'{zone}' is not an IANA time zone name"))
+        if len(problems) == errors_before:
+            records.append(
+                (
+                    customer_id, row.get("name", ""), row.get("email", ""), currency, anchor, method, days, zone,
+                    row.get("stripe_customer_id") or None, file, number,
+                )
+            )
+    if problems:
+        raise ReferenceDataError(problems)
+    return records
+
+
+def _timestamp_field(row, field, file, number, problems, required=False):
+    text = row.get(field, "")
+    if not text:
+        if required:
+            problems.append(_problem(file, number, field, "is empty"))
+        return None
+    try:
+        return parse_utc_timestamp(text)
+    except ValueError:
+        problems.append(_problem(file, number, field, f"'{text}' is not an RFC 3339 timestamp"))
+        return None
+
+
+def validate_subscriptions(
+    rows: list[dict[str, str]], customer_ids: set[str], file: str = "subscriptions.csv"
+) -> list[tuple]:
+    problems, records, seen = [], [], set()
+    for number, row in enumerate(rows, start=1):
+        errors_before = len(problems)
+        subscription_id = row.get("subscription_id", "")
+        if not subscription_id:
+            problems.append(_problem(file, number, "subscription_id", "is empty"))
+        elif subscription_id in seen:
+            problems.append(_problem(file, number, "subscription_id", f"'{subscription_id}' appears more than once"))
+        seen.add(subscription_id)
+        customer_id = row.get("customer_id", "")
+        if customer_id not in customer_ids:
+            problems.append(_problem(file, number, "customer_id", f"'{customer_id}' is not in customers.csv"))
+        if not row.get("plan_id"):
+            problems.append(_problem(file, number, "plan_id", "is empty"))
+        started = _timestamp_field(row, "started_at", file, number, problems, required=True)
+        ended = _timestamp_field(row, "ended_at", file, number, problems)
+        trial_ends = _timestamp_field(row, "trial_ends_at", file, number, problems)
+        if started and ended and ended < started:
+            problems.append(_problem(file, number, "ended_at", "is before started_at"))
+        quantity_text = row.get("quantity", "") or "1"
+        if not quantity_text.isdigit() or int(quantity_text) < 1:
+            problems.append(_problem(file, number, "quantity", f"'{quantity_text}' is not a whole number of seats >= 1"))
+        if len(problems) == errors_before:
+            records.append(
+                (subscription_id, customer_id, row["plan_id"], started, ended, int(quantity_text), trial_ends, file, number)
+            )
+    problems.extend(_overlapping_subscriptions(records, file))
+    if problems:
+        raise ReferenceDataError(problems)
+    return records
+
+
+def _overlapping_subscriptions(records: list[tuple], file: str) -> list[str]:
+    """A customer has one subscription at a time; a plan change ends one where the next starts."""
+    problems = []
+    by_customer: dict[str, list[tuple]] = {}
+    for record in records:
+        by_customer.setdefault(record[1], []).append(record)
+    for customer_id, subscriptions in by_customer.items():
+        subscriptions.sort(key=lambda r: (r[3], r[0]))
+        for previous, current in zip(subscriptions, subscriptions[1:]):
+            if previous[4] is None or previous[4] > current[3]:
+                problems.append(
+                    f"{file} row {current[8]}: field 'started_at': subscription '{current[0]}' of customer "
+                    f"'{customer_id}' starts before subscription '{previous[0]}' (row {previous[8]}) ends"
+                )
+    return problems
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, ddl: str, table: str, columns: list[str], records: list[tuple]):
+    incoming = pd.DataFrame.from_records(records, columns=columns)  # noqa: F841 (read by DuckDB by name)
+    con.execute("create schema if not exists raw")
+    con.begin()
+    try:
+        con.execute(ddl)
+        con.execute(f"insert into {table} by name select * from incoming")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+CUSTOMER_TABLE_COLUMNS = [
+    "customer_id", "name", "email", "currency", "billing_anchor", "collection_method", "days_until_due",
+    "timezone", "stripe_customer_id", "source_file", "source_row",
+]
+SUBSCRIPTION_TABLE_COLUMNS = [
+    "subscription_id", "customer_id", "plan_id", "started_at", "ended_at", "quantity", "trial_ends_at",
+    "source_file", "source_row",
+]
+
+
+def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
+    records = validate_customers(_read_rows(con, landing_dir / "customers.csv", CUSTOMER_COLUMNS))
+    _replace_table(
+        con,
+        """create or replace table raw.customers (
+            customer_id varchar primary key, name varchar, email varchar, currency varchar not null,
+            billing_anchor date not null, collection_method varchar not null, days_until_due integer,
+            timezone varchar not null, stripe_customer_id varchar, source_file varchar, source_row integer)""",
+        "raw.customers",
+        CUSTOMER_TABLE_COLUMNS,
+        records,
+    )
+    return len(records)
+
+
+def load_subscriptions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
+    customer_ids = {row[0] for row in con.execute("select customer_id from raw.customers").fetchall()}
+    records = validate_subscriptions(
+        _read_rows(con, landing_dir / "subscriptions.csv", SUBSCRIPTION_COLUMNS), customer_ids
+    )
+    _replace_table(
+        con,
+        """create or replace table raw.subscriptions (
+            subscription_id varchar primary key, customer_id varchar not null, plan_id varchar not null,
+            started_at timestamp not null, ended_at timestamp, quantity integer not null, trial_ends_at timestamp,
+            source_file varchar, source_row integer)""",
+        "raw.subscriptions",
+        SUBSCRIPTION_TABLE_COLUMNS,
+        records,
+    )
+    return len(records)

@@ -1,0 +1,45 @@
+"""The short summary `billing run` prints, read back from the warehouse (so it shows what was stored)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from dagster_billing.settings import BillingPaths
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str):
+    try:
+        return con.execute(sql).fetchone()
+    except duckdb.CatalogException:
+        return None
+
+
+def run_summary(paths: BillingPaths) -> str:
+    con = duckdb.connect(str(paths.warehouse_path), read_only=True)
+    try:
+        files = _one(con, "select count(*), count(*) filter (where status = 'unreadable'), sum(rows_read), "
+                          "sum(rows_accepted), sum(rows_duplicate), sum(rows_quarantined) from raw.ingested_files")
+        reasons = con.execute(
+            "select reason_code, count(*) from raw.usage_quarantine group by 1 order by 2 desc, 1"
+        ).fetchall() if files else []
+        windows = _one(con, "select count(*) filter (where is_closed), count(*) filter (where not is_closed), "
+                            "count(distinct customer_id) from intermediate.int_billing_windows")
+        unbilled = con.execute(
+            "select billing_status, sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows "
+            "group by 1 order by 1"
+        ).fetchall() if windows else []
+    finally:
+        con.close()
+    lines = [f"Warehouse: {paths.warehouse_path}"]
+    if files:
+        count, unreadable, read, accepted, duplicate, quarantined = (value or 0 for value in files)
+        lines += [
+            f"Files ingested: {count} ({unreadable} unreadable)",
+            f"Usage rows: {read} read = {accepted} accepted + {duplicate} duplicate + {quarantined} quarantined",
+        ]
+        lines += [f"  quarantined {code}: {n}" for code, n in reasons]
+    if windows:
+        closed, open_, customers = windows
+        lines.append(f"Billing windows: {closed} closed, {open_} open, for {customers} customers")
+        lines += [f"  accepted events {status}: {n}" for status, n in unbilled]
+    return "\n".join(lines)
