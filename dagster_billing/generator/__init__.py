@@ -2,11 +2,17 @@
 
 from dagster_billing.generator.landing import DEFAULT_FORMATS, generate_landing
 from dagster_billing.generator.summary import (
-           MALFORMED_KINDS,
-           GeneratedLanding,
-           MalformedRow,
-           WrittenUsageFile,
+    MALFORMED_KINDS,
+    GeneratedLanding,
+    MalformedRow,
+    WrittenUsageFile,
 )
 
-__all__ = ["DEFAULT_FORMATS", "MALFORMED_KINDS", "GeneratedLanding", "MalformedRow", "WrittenUsageFile",
-           "generate_landing"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "MALFORMED_KINDS",
+    "GeneratedLanding",
+    "MalformedRow",
+    "WrittenUsageFile",
+    "generate_landing",
+]

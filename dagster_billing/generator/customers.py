@@ -24,7 +24,18 @@ CUSTOMER_COLUMNS = (
 # Company-name suffix per currency, so a JPY customer reads like a Japanese company.
 _SUFFIXES = {"USD": ("Inc", "LLC"), "EUR": ("GmbH", "SAS", "BV"), "GBP": ("Ltd", "plc"), "JPY": ("KK",)}
 _ADJECTIVES = ("Bright", "Northern", "Quiet", "Rapid", "Silver", "Blue", "Open", "Clever", "Solid", "Urban")
-_NOUNS = ("Labs", "Analytics", "Robotics", "Cloud", "Health", "Logistics", "Media", "Foods", "Energy", "Studio")
+_NOUNS = (
+    "Labs",
+    "Analytics",
+    "Robotics",
+    "Cloud",
+    "Health",
+    "Logistics",
+    "Media",
+    "Foods",
+    "Energy",
+    "Studio",
+)
 _TIMEZONES = ("America/New_York", "Europe/Berlin", "Asia/Tokyo")
 LEAP_DAY = date(2024, 2, 29)
 
@@ -42,8 +53,17 @@ class Customer:
 
     def csv_row(self) -> tuple[str, ...]:
         due = "" if self.days_until_due is None else str(self.days_until_due)
-        return (self.customer_id, self.name, self.email, self.currency, self.billing_anchor.isoformat(),
-                self.collection_method, due, self.timezone, "")
+        return (
+            self.customer_id,
+            self.name,
+            self.email,
+            self.currency,
+            self.billing_anchor.isoformat(),
+            self.collection_method,
+            due,
+            self.timezone,
+            "",
+        )
 
 
 def _dates_on_day(first: date, last: date, day: int) -> list[date]:

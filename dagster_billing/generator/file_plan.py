@@ -70,7 +70,9 @@ def _group(source: tuple[int, int], copies: int, conflicting: bool) -> list[Copy
     return [CopyGroup(source[0], source[1], copies, conflicting)] if copies > 0 else []
 
 
-def _copy_groups(ranges: list[tuple[int, int]], index: int, share: float, conflicts: int) -> tuple[CopyGroup, ...]:
+def _copy_groups(
+    ranges: list[tuple[int, int]], index: int, share: float, conflicts: int
+) -> tuple[CopyGroup, ...]:
     """Same-file repeats come from the first half of this file; later-file repeats from the third quarter of the
     previous file, conflicts from its last quarter (with a single file, from this file's)."""
     first, count = ranges[index]
@@ -105,7 +107,11 @@ def _relative_path(index: int, file_format: str, first_moment: datetime) -> str:
 
 
 def plan_usage_files(
-    events: int, start: date, end: date, formats: tuple[str, ...], duplicate_share: float,
+    events: int,
+    start: date,
+    end: date,
+    formats: tuple[str, ...],
+    duplicate_share: float,
     rows_per_file: int | None = None,
 ) -> list[PlannedUsageFile]:
     files = _file_count(events, start, end, rows_per_file)
@@ -116,7 +122,9 @@ def plan_usage_files(
     span = datetime.combine(end, time()) - window_start
     return [
         PlannedUsageFile(
-            relative_path=_relative_path(index, formats[index % len(formats)], window_start + span * (first / events)),
+            relative_path=_relative_path(
+                index, formats[index % len(formats)], window_start + span * (first / events)
+            ),
             file_format=formats[index % len(formats)],
             first_event=first,
             end_event=first + count,

@@ -26,8 +26,9 @@ def _epoch(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
-def _set_customer_variables(con, rng: random.Random, customers: list[Customer], subscriptions: list[Subscription],
-                            start: date) -> None:
+def _set_customer_variables(
+    con, rng: random.Random, customers: list[Customer], subscriptions: list[Subscription], start: date
+) -> None:
     """DuckDB list variables the event SQL indexes by Zipf rank (1-based); the shuffle decides who is heavy."""
     history: dict[str, list[Subscription]] = {}
     for subscription in subscriptions:
@@ -36,10 +37,18 @@ def _set_customer_variables(con, rng: random.Random, customers: list[Customer], 
     active_from = [_epoch(history[c.customer_id][0].started_at) for c in ranked]
     active_until = [_epoch(history[c.customer_id][-1].ended_at) for c in ranked]
     window_start = _epoch(datetime.combine(start, time(), timezone.utc))
-    always = [c.customer_id for c, since, until in zip(ranked, active_from, active_until)
-              if since <= window_start and until is None]
-    ranks = pa.table({"customer_id": [c.customer_id for c in ranked], "active_from": active_from,
-                      "active_until": pa.array(active_until, pa.int64())})
+    always = [
+        c.customer_id
+        for c, since, until in zip(ranked, active_from, active_until)
+        if since <= window_start and until is None
+    ]
+    ranks = pa.table(
+        {
+            "customer_id": [c.customer_id for c in ranked],
+            "active_from": active_from,
+            "active_until": pa.array(active_until, pa.int64()),
+        }
+    )
     con.register("customer_ranks", ranks)
     con.execute("set variable zipf_customers = (select list(customer_id) from customer_ranks)")
     con.execute("set variable zipf_active_from = (select list(active_from) from customer_ranks)")
@@ -51,7 +60,9 @@ def _clear_previous_output(landing_dir: Path, overwrite: bool) -> None:
     usage_dir = landing_dir / "usage"
     if usage_dir.exists() and any(usage_dir.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{usage_dir} already holds usage files; pass overwrite=True or use an empty folder")
+            raise FileExistsError(
+                f"{usage_dir} already holds usage files; pass overwrite=True or use an empty folder"
+            )
         shutil.rmtree(usage_dir)
 
 
@@ -66,7 +77,9 @@ def _malformed_hosts(plan: list[PlannedUsageFile]) -> list[PlannedUsageFile]:
 
 def _unsubscribed_counts(con, events: int, seed: int, start_epoch: int, span_seconds: int) -> tuple[int, int]:
     every_event = PlannedUsageFile("", "parquet", 0, events, ())
-    sql = events_sql(every_event, events=events, seed=seed, start_epoch=start_epoch, span_seconds=span_seconds)
+    sql = events_sql(
+        every_event, events=events, seed=seed, start_epoch=start_epoch, span_seconds=span_seconds
+    )
     before, after = con.execute(
         f"select count(*) filter (before_subscription), count(*) filter (after_cancellation) from ({sql})"
     ).fetchone()
@@ -94,7 +107,9 @@ def generate_landing(
     """
     unknown = set(formats) - set(FILE_EXTENSIONS)
     if unknown or not formats or customers < 1 or events < 1 or start >= end:
-        raise ValueError(f"need formats from {sorted(FILE_EXTENSIONS)}, customers >= 1, events >= 1, start < end")
+        raise ValueError(
+            f"need formats from {sorted(FILE_EXTENSIONS)}, customers >= 1, events >= 1, start < end"
+        )
     landing_dir = Path(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous_output(landing_dir, overwrite)
@@ -112,35 +127,53 @@ def generate_landing(
     con.execute("set enable_progress_bar = false")
     _set_customer_variables(con, rng, customer_rows, subscriptions, start)
     for planned in plan:
-        sql = events_sql(planned, events=events, seed=seed, start_epoch=start_epoch, span_seconds=span_seconds)
+        sql = events_sql(
+            planned, events=events, seed=seed, start_epoch=start_epoch, span_seconds=span_seconds
+        )
         write_usage_file(con, sql, planned.file_format, landing_dir / planned.relative_path)
 
     malformed_rows: list[MalformedRow] = []
     unreadable: tuple[str, ...] = ()
     if malformed:
         for copy, host in enumerate(_malformed_hosts(plan)):
-            rows_before = host.generated_rows + sum(row.relative_path == host.relative_path for row in malformed_rows)
+            rows_before = host.generated_rows + sum(
+                row.relative_path == host.relative_path for row in malformed_rows
+            )
             malformed_rows += append_malformed_rows(
-                landing_dir / host.relative_path, host.relative_path, host.file_format, rows_before, copy, seed,
-                start, customers,
+                landing_dir / host.relative_path,
+                host.relative_path,
+                host.file_format,
+                rows_before,
+                copy,
+                seed,
+                start,
+                customers,
             )
         neighbour = plan[min(1, len(plan) - 1)].relative_path
         unreadable = (neighbour.rsplit(".", 1)[0] + "-retry.parquet",)
         (landing_dir / unreadable[0]).write_bytes(UNREADABLE_PARQUET_BYTES)
     before, after = _unsubscribed_counts(con, events, seed, start_epoch, span_seconds)
     con.close()
-    return _summary(landing_dir, customer_rows, subscriptions, plan, malformed_rows, unreadable, before, after)
+    return _summary(
+        landing_dir, customer_rows, subscriptions, plan, malformed_rows, unreadable, before, after
+    )
 
 
 def _summary(landing_dir, customer_rows, subscriptions, plan, malformed_rows, unreadable, before, after):
     files = []
     for planned in plan:
         bad = sum(row.relative_path == planned.relative_path for row in malformed_rows)
-        files.append(WrittenUsageFile(
-            relative_path=planned.relative_path, file_format=planned.file_format, rows=planned.generated_rows + bad,
-            unique_events=planned.unique_events, retried_duplicates=planned.copies(conflicting=False),
-            conflicting_duplicates=planned.copies(conflicting=True), malformed_rows=bad,
-        ))
+        files.append(
+            WrittenUsageFile(
+                relative_path=planned.relative_path,
+                file_format=planned.file_format,
+                rows=planned.generated_rows + bad,
+                unique_events=planned.unique_events,
+                retried_duplicates=planned.copies(conflicting=False),
+                conflicting_duplicates=planned.copies(conflicting=True),
+                malformed_rows=bad,
+            )
+        )
     ended_last = {s.customer_id: s.ended_at is not None for s in subscriptions}  # last row per customer wins
     return GeneratedLanding(
         landing_dir=landing_dir,

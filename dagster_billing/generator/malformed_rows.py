@@ -25,7 +25,10 @@ _FAULTS = {
     "non_finite_quantity": ({"quantity": "NaN"}, {"quantity": "Infinity"}),
     "missing_timestamp": ({"occurred_at": ""}, {"occurred_at": None}),
     "invalid_timestamp": ({"occurred_at": "yesterday"}, {"occurred_at": "2025-13-45T10:00:00Z"}),
-    "future_timestamp": ({"occurred_at": "2099-12-31T23:59:59Z"}, {"occurred_at": "2035-06-01T12:00:00+02:00"}),
+    "future_timestamp": (
+        {"occurred_at": "2099-12-31T23:59:59Z"},
+        {"occurred_at": "2035-06-01T12:00:00+02:00"},
+    ),
 }
 # The text file is recognisable garbage, like an error page saved under the export's name.
 UNREADABLE_PARQUET_BYTES = b'{"error": "upstream timeout", "status": 504}\n'
@@ -39,14 +42,21 @@ def _event_id(seed: int, kind: str, copy: int, line: int) -> str:
 
 def _valid_fields(event_id: str, start: date) -> dict:
     occurred = datetime.combine(start, time(12)) + timedelta(days=40)
-    return {"event_id": event_id, "customer_id": "cus_0001", "metric": "api_calls", "quantity": "3",
-            "occurred_at": f"{occurred:%Y-%m-%dT%H:%M:%S}Z", "properties": '{"region":"eu-west-1"}'}
+    return {
+        "event_id": event_id,
+        "customer_id": "cus_0001",
+        "metric": "api_calls",
+        "quantity": "3",
+        "occurred_at": f"{occurred:%Y-%m-%dT%H:%M:%S}Z",
+        "properties": '{"region":"eu-west-1"}',
+    }
 
 
 def _csv_line(fields: dict) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if fields.get(name) is None else fields[name]
-                                                      for name in CSV_FIELDS])
+    csv.writer(buffer, lineterminator="\n").writerow(
+        ["" if fields.get(name) is None else fields[name] for name in CSV_FIELDS]
+    )
     return buffer.getvalue()
 
 
@@ -59,7 +69,9 @@ def _jsonl_line(fields: dict) -> str:
 
 def _unparseable_lines(file_format: str, fields: dict) -> list[str]:
     if file_format == "csv":
-        unquoted = ",".join(str(fields[name]) for name in CSV_FIELDS[:5]) + ',{"region":"eu-west-1","tier":"a"}\n'
+        unquoted = (
+            ",".join(str(fields[name]) for name in CSV_FIELDS[:5]) + ',{"region":"eu-west-1","tier":"a"}\n'
+        )
         truncated = f"{fields['event_id']},{fields['customer_id']},api_calls\n"
         return [unquoted, truncated]  # one field too many (an unquoted comma), three too few
     truncated = _jsonl_line(fields)[:40] + "\n"
@@ -67,7 +79,13 @@ def _unparseable_lines(file_format: str, fields: dict) -> list[str]:
 
 
 def append_malformed_rows(
-    path: Path, relative_path: str, file_format: str, rows_before: int, copy: int, seed: int, start: date,
+    path: Path,
+    relative_path: str,
+    file_format: str,
+    rows_before: int,
+    copy: int,
+    seed: int,
+    start: date,
     customers: int,
 ) -> list[MalformedRow]:
     """Appends one row of every kind (copy 0 or 1 picks the variant) and two unparseable lines to a CSV or flat
@@ -87,7 +105,9 @@ def append_malformed_rows(
             fields.update({name: unknown.get(value, value) for name, value in _FAULTS[kind][copy].items()})
             new_lines, event_ids = [render(fields)], [fields["event_id"] or None]
         for offset, event_id in enumerate(event_ids):
-            written.append(MalformedRow(kind, relative_path, row + offset, row + offset + header_lines, event_id))
+            written.append(
+                MalformedRow(kind, relative_path, row + offset, row + offset + header_lines, event_id)
+            )
         lines += new_lines
     with path.open("a", encoding="utf-8", newline="") as handle:
         handle.writelines(lines)

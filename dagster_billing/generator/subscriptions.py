@@ -13,11 +13,24 @@ from zoneinfo import ZoneInfo
 from dagster_billing.generator.customers import Customer
 
 SUBSCRIPTION_COLUMNS = (
-    "subscription_id", "customer_id", "plan_id", "started_at", "ended_at", "quantity", "trial_ends_at",
+    "subscription_id",
+    "customer_id",
+    "plan_id",
+    "started_at",
+    "ended_at",
+    "quantity",
+    "trial_ends_at",
 )
 # Plans a customer may move between: a change never crosses billing intervals or window alignment.
 ANNIVERSARY_MONTHLY_PLANS = ("starter", "growth", "scale")
-PLAN_WEIGHTS = {"starter": 30, "growth": 25, "scale": 15, "annual_enterprise": 8, "weekly_dev": 10, "calendar_team": 12}
+PLAN_WEIGHTS = {
+    "starter": 30,
+    "growth": 25,
+    "scale": 15,
+    "annual_enterprise": 8,
+    "weekly_dev": 10,
+    "calendar_team": 12,
+}
 _SEATED_PLANS = ("scale", "annual_enterprise", "calendar_team")
 
 
@@ -32,8 +45,15 @@ class Subscription:
     trial_ends_at: datetime | None
 
     def csv_row(self) -> tuple[str, ...]:
-        return (self.subscription_id, self.customer_id, self.plan_id, rfc3339(self.started_at),
-                rfc3339(self.ended_at), str(self.quantity), rfc3339(self.trial_ends_at))
+        return (
+            self.subscription_id,
+            self.customer_id,
+            self.plan_id,
+            rfc3339(self.started_at),
+            rfc3339(self.ended_at),
+            str(self.quantity),
+            rfc3339(self.trial_ends_at),
+        )
 
 
 def rfc3339(moment: datetime | None) -> str:
@@ -50,7 +70,9 @@ def _instant_between(rng: random.Random, earliest: datetime, latest: datetime) -
     return earliest + timedelta(seconds=rng.randrange(int((latest - earliest).total_seconds())))
 
 
-def _customer_history(rng: random.Random, index: int, customer: Customer, start: date, end: date) -> list[dict]:
+def _customer_history(
+    rng: random.Random, index: int, customer: Customer, start: date, end: date
+) -> list[dict]:
     """Rows (without ids) for one customer, oldest first."""
     plan = rng.choices(list(PLAN_WEIGHTS), weights=list(PLAN_WEIGHTS.values()))[0]
     started_at = anchor_instant(customer)
@@ -67,14 +89,18 @@ def _customer_history(rng: random.Random, index: int, customer: Customer, start:
         changed_at = _instant_between(rng, earliest, latest)
         rows[0]["ended_at"] = changed_at
         next_plan = rng.choice([other for other in ANNIVERSARY_MONTHLY_PLANS if other != plan])
-        rows.append(dict(plan_id=next_plan, started_at=changed_at, ended_at=None, quantity=seats, trial_ends_at=None))
+        rows.append(
+            dict(plan_id=next_plan, started_at=changed_at, ended_at=None, quantity=seats, trial_ends_at=None)
+        )
         earliest = changed_at + timedelta(days=1)
     if earliest < latest and (index % 9 == 4 or rng.random() < 0.05):
         rows[-1]["ended_at"] = _instant_between(rng, earliest, latest)
     return rows
 
 
-def build_subscriptions(rng: random.Random, customers: list[Customer], start: date, end: date) -> list[Subscription]:
+def build_subscriptions(
+    rng: random.Random, customers: list[Customer], start: date, end: date
+) -> list[Subscription]:
     subscriptions = []
     for index, customer in enumerate(customers):
         for row in _customer_history(rng, index, customer, start, end):

@@ -27,7 +27,9 @@ class WrittenUsageFile:
     written, including retried duplicates, conflicting copies and malformed rows."""
 
     relative_path: str  # relative to the landing folder, e.g. "usage/2025/03/00002-flat.csv"
-    file_format: str  # "parquet", "csv", "jsonl" (flat contract fields) or "cloudevents" (CloudEvents JSON Lines)
+    file_format: (
+        str  # "parquet", "csv", "jsonl" (flat contract fields) or "cloudevents" (CloudEvents JSON Lines)
+    )
     rows: int
     unique_events: int  # first copies of valid events; these are what ingestion should accept from this file
     retried_duplicates: int  # later copies, identical payload, of an event seen earlier in path order

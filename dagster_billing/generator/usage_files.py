@@ -17,19 +17,19 @@ _SELECTS = {
     # DECIMAL(18,6) quantity and a UTC TIMESTAMP in every Parquet file; properties as JSON text.
     "parquet": f"{_FLAT_FIELDS}, quantity, occurred_at, cast(properties as varchar) as properties",
     "csv": f"{_FLAT_FIELDS}, {quantity_text_sql()} as quantity, {occurred_at_text_sql()} as occurred_at, "
-           "cast(properties as varchar) as properties",
+    "cast(properties as varchar) as properties",
     # A JSON number; doubles print the shortest text that round-trips, so 12.5 stays 12.5.
     "jsonl": f"{_FLAT_FIELDS}, cast(quantity as double) as quantity, {occurred_at_text_sql()} as occurred_at, properties",
     # `data.quantity` is left out when it is 1 (the contract's default), as many SDKs do for counters.
     "cloudevents": "'1.0' as specversion, event_id as id, "
-                   f"'{CLOUDEVENTS_SOURCE}/' || json_extract_string(properties, '$.region') as source, "
-                   "metric as type, customer_id as subject, "
-                   f"{occurred_at_text_sql()} as time, 'application/json' as datacontenttype, "
-                   "case when quantity = 1 then properties "
-                   "else json_merge_patch(properties, json_object('quantity', cast(quantity as double))) end as data",
+    f"'{CLOUDEVENTS_SOURCE}/' || json_extract_string(properties, '$.region') as source, "
+    "metric as type, customer_id as subject, "
+    f"{occurred_at_text_sql()} as time, 'application/json' as datacontenttype, "
+    "case when quantity = 1 then properties "
+    "else json_merge_patch(properties, json_object('quantity', cast(quantity as double))) end as data",
 }
 _COPY_OPTIONS = {
-    "parquet": "format parquet, compression zstd",
+    "parquet": "format parquet, compression snappy",
     "csv": "format csv, header true",
     "jsonl": "format json",
     "cloudevents": "format json",
@@ -42,5 +42,7 @@ def _sql_string(value: str | Path) -> str:
 
 def write_usage_file(con: duckdb.DuckDBPyConnection, events_sql: str, file_format: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"copy (select {_SELECTS[file_format]} from ({events_sql})) to {_sql_string(target)} "
-                f"({_COPY_OPTIONS[file_format]})")
+    con.execute(
+        f"copy (select {_SELECTS[file_format]} from ({events_sql})) to {_sql_string(target)} "
+        f"({_COPY_OPTIONS[file_format]})"
+    )
