@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -48,7 +49,9 @@ def _flat_records(path: Path, file_format: str) -> list[dict]:
     if file_format == "csv":
         with path.open(newline="") as handle:
             rows = list(csv.reader(handle))
-        return [dict(zip(rows[0], row)) if len(row) == len(rows[0]) else None for row in rows[1:]]
+        return [
+            dict(zip(rows[0], row, strict=True)) if len(row) == len(rows[0]) else None for row in rows[1:]
+        ]
     records = []
     for line in path.read_text().splitlines():
         try:
@@ -179,7 +182,7 @@ def test_every_malformed_row_is_at_its_recorded_row(landing):
         assert _has_fault(row.kind, record), row
         assert row.line == row.row + (formats[row.relative_path] == "csv")
     for relative_path in landing.unreadable_files:
-        with pytest.raises(Exception):
+        with pytest.raises(pa.ArrowInvalid):
             pq.read_table(landing.landing_dir / relative_path)
 
 
@@ -210,7 +213,7 @@ def test_subscriptions_start_at_the_anchor_and_never_overlap(landing):
         zone = ZoneInfo(customer["timezone"]) if customer["timezone"] else timezone.utc
         anchor = datetime.combine(date.fromisoformat(customer["billing_anchor"]), time(), zone)
         assert _utc(rows[0]["started_at"]) == anchor
-        for earlier, later in zip(rows, rows[1:]):
+        for earlier, later in zip(rows, rows[1:], strict=False):
             assert earlier["ended_at"] == later["started_at"]  # a plan change: the same instant
             assert {earlier["plan_id"], later["plan_id"]} <= set(ANNIVERSARY_MONTHLY_PLANS)
         assert all(row["ended_at"] for row in rows[:-1])

@@ -1,4 +1,4 @@
-"""Synthetic landing data: customers, subscriptions and usage files that exercise every ingestion edge case."""
+"""Synthetic landing data: customers, subscriptions and usage files exercising every ingestion edge case."""
 
 from dagster_billing.generator.landing import DEFAULT_FORMATS, generate_landing
 from dagster_billing.generator.summary import (

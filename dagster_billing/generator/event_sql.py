@@ -55,7 +55,8 @@ def _index_and_variant(planned: PlannedUsageFile) -> str:
     own = f"when file_row < {planned.unique_events} then {planned.first_event} + file_row"
     return (
         f"case {own} {' '.join(index_cases)} end as event_index, "
-        f"case when file_row < {planned.unique_events} then false {' '.join(conflict_cases)} end as is_conflict"
+        f"case when file_row < {planned.unique_events} then false "
+        f"{' '.join(conflict_cases)} end as is_conflict"
     )
 
 

@@ -73,8 +73,8 @@ def _group(source: tuple[int, int], copies: int, conflicting: bool) -> list[Copy
 def _copy_groups(
     ranges: list[tuple[int, int]], index: int, share: float, conflicts: int
 ) -> tuple[CopyGroup, ...]:
-    """Same-file repeats come from the first half of this file; later-file repeats from the third quarter of the
-    previous file, conflicts from its last quarter (with a single file, from this file's)."""
+    """Same-file repeats come from the first half of this file; later-file repeats from the third quarter of
+    the previous file, conflicts from its last quarter (with a single file, from this file's)."""
     first, count = ranges[index]
     if share <= 0:
         return ()
@@ -91,7 +91,7 @@ def _copy_groups(
 
 
 def _conflicts_per_file(files: int) -> list[int]:
-    """The handful of conflicts, one per file from the second file on (all in the only file if there is one)."""
+    """The handful of conflicts, one per file from the second file on (all in the only file if just one)."""
     if files == 1:
         return [CONFLICTING_DUPLICATES]
     per_file = [0] * files

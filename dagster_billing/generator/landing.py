@@ -1,5 +1,5 @@
-"""`generate_landing`: a realistic, deterministic landing folder (customers, subscriptions, usage files in four
-formats with retries, conflicts and malformed rows) and an exact account of what it holds."""
+"""`generate_landing`: a realistic, deterministic landing folder (customers, subscriptions, usage files
+in four formats with retries, conflicts and malformed rows) and an exact account of what it holds."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _epoch(moment: datetime | None) -> int | None:
 def _set_customer_variables(
     con, rng: random.Random, customers: list[Customer], subscriptions: list[Subscription], start: date
 ) -> None:
-    """DuckDB list variables the event SQL indexes by Zipf rank (1-based); the shuffle decides who is heavy."""
+    """DuckDB list variables the event SQL indexes by Zipf rank (1-based); the shuffle picks who is heavy."""
     history: dict[str, list[Subscription]] = {}
     for subscription in subscriptions:
         history.setdefault(subscription.customer_id, []).append(subscription)
@@ -39,7 +39,7 @@ def _set_customer_variables(
     window_start = _epoch(datetime.combine(start, time(), timezone.utc))
     always = [
         c.customer_id
-        for c, since, until in zip(ranked, active_from, active_until)
+        for c, since, until in zip(ranked, active_from, active_until, strict=True)
         if since <= window_start and until is None
     ]
     ranks = pa.table(

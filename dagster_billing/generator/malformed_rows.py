@@ -1,5 +1,5 @@
-"""Rows ingestion must quarantine, appended to CSV and flat JSON Lines files, plus one file that is not what its
-suffix says. Each malformed row has exactly one fault, so the expected rejection reason is unambiguous."""
+"""Rows ingestion must quarantine, appended to CSV and flat JSON Lines files, plus one file that is not what
+its suffix says. Each malformed row has exactly one fault, so the expected rejection reason is unambiguous."""
 
 from __future__ import annotations
 
@@ -88,8 +88,8 @@ def append_malformed_rows(
     start: date,
     customers: int,
 ) -> list[MalformedRow]:
-    """Appends one row of every kind (copy 0 or 1 picks the variant) and two unparseable lines to a CSV or flat
-    JSON Lines file that already holds `rows_before` data rows."""
+    """Appends one row of every kind (copy 0 or 1 picks the variant) and two unparseable lines to a CSV or
+    flat JSON Lines file that already holds `rows_before` data rows."""
     render = _csv_line if file_format == "csv" else _jsonl_line
     header_lines = 1 if file_format == "csv" else 0
     written: list[MalformedRow] = []

@@ -1,5 +1,5 @@
-"""Subscription history per customer: the first subscription starts at the billing anchor (local midnight), some
-customers change plan once mid-window (one row ends the instant the next starts) and some cancel."""
+"""Subscription history per customer: the first subscription starts at the billing anchor (local midnight),
+some customers change plan once mid-window (one row ends the instant the next starts) and some cancel."""
 
 from __future__ import annotations
 

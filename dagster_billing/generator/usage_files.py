@@ -19,7 +19,8 @@ _SELECTS = {
     "csv": f"{_FLAT_FIELDS}, {quantity_text_sql()} as quantity, {occurred_at_text_sql()} as occurred_at, "
     "cast(properties as varchar) as properties",
     # A JSON number; doubles print the shortest text that round-trips, so 12.5 stays 12.5.
-    "jsonl": f"{_FLAT_FIELDS}, cast(quantity as double) as quantity, {occurred_at_text_sql()} as occurred_at, properties",
+    "jsonl": f"{_FLAT_FIELDS}, cast(quantity as double) as quantity, "
+    f"{occurred_at_text_sql()} as occurred_at, properties",
     # `data.quantity` is left out when it is 1 (the contract's default), as many SDKs do for counters.
     "cloudevents": "'1.0' as specversion, event_id as id, "
     f"'{CLOUDEVENTS_SOURCE}/' || json_extract_string(properties, '$.region') as source, "

@@ -1,0 +1,191 @@
+"""Benchmark: ingest + windowing of N usage events from Parquet, beside DuckDB's own read of the same files.
+
+    python bench/bench_ingest_windowing.py                 # 1M events
+    python bench/bench_ingest_windowing.py --events 10000000
+    python bench/bench_ingest_windowing.py --events 100000000 --customers 50000
+
+Prints, for the data processing alone (fixed Dagster/dbt start-up reported apart):
+- DuckDB reading all columns of the landing files (the yardstick),
+- ingestion (segments, validation, exact dedup) and windowing (the dbt models that cut usage into billing
+  windows: table materializations' execution time as dbt reports it), events/s, and their ratio to the yardstick,
+- peak memory (max RSS of the measuring process; DuckDB and dbt run in it),
+- fixed start-up: dbt's overhead around the models, and a whole Dagster run of every asset on a tiny landing.
+Generated data is cached under --workdir, keyed by its parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AS_OF = "2026-10-01"
+WINDOWING_MODELS = "staging intermediate"
+
+
+def _generate(landing: Path, events: int, customers: int) -> None:
+    from dagster_billing.generator import generate_landing
+
+    marker = landing / ".bench-params.json"
+    params = {"events": events, "customers": customers}
+    if marker.exists() and json.loads(marker.read_text()) == params:
+        return
+    shutil.rmtree(landing, ignore_errors=True)
+    started = time.perf_counter()
+    generate_landing(landing, customers=customers, events=events, seed=1, end=date.fromisoformat(AS_OF),
+                     formats=("parquet",), malformed=False, duplicate_share=0.02, overwrite=True)
+    marker.write_text(json.dumps(params))
+    print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _usage_files(landing: Path) -> list[str]:
+    return sorted(str(p) for p in (landing / "usage").rglob("*.parquet"))
+
+
+def measure_duckdb_read(landing: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    columns = [r[0] for r in con.execute(f"describe select * from read_parquet({_usage_files(landing)})").fetchall()]
+    # hash() forces every value to be decoded; min/max would be answered from the Parquet statistics.
+    aggregates = ", ".join(f"sum(hash({c}))" for c in columns)
+    con.execute(f"select {aggregates} from read_parquet({_usage_files(landing)})").fetchall()  # warm the page cache
+    started = time.perf_counter()
+    con.execute(f"select count(*), {aggregates} from read_parquet({_usage_files(landing)})").fetchall()
+    return {"seconds": time.perf_counter() - started, "columns": columns}
+
+
+def measure_pipeline(landing: Path, warehouse: Path) -> dict:
+    """Ingestion, then the windowing models through dbt, on a fresh warehouse (run in its own process)."""
+    import duckdb
+    from dbt.cli.main import dbtRunner
+
+    from dagster_billing.ingestion.reference_data import load_customers, load_subscriptions
+    from dagster_billing.ingestion.usage_ingestion import ingest_usage_files
+    from dagster_billing.pricing import load_pricing_configs, write_pricing_tables
+    from dagster_billing.settings import BillingPaths
+
+    paths = BillingPaths(landing, warehouse, REPO_ROOT / "pricing_configs")
+    paths.export_env()
+    con = duckdb.connect(str(warehouse))
+    con.execute("set TimeZone = 'UTC'")
+    started = time.perf_counter()
+    load_customers(con, landing)
+    load_subscriptions(con, landing)
+    write_pricing_tables(con, load_pricing_configs(paths.pricing_dir))
+    reference_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    report = ingest_usage_files(con, landing, paths.segments_dir, ingested_at=datetime(2026, 11, 1))
+    ingest_seconds = time.perf_counter() - started
+    con.close()
+
+    target = warehouse.parent / "dbt-target"
+    started = time.perf_counter()
+    result = dbtRunner().invoke([
+        "--quiet", "run", "--project-dir", str(REPO_ROOT / "dbt_project"), "--profiles-dir",
+        str(REPO_ROOT / "dbt_project"), "--target-path", str(target), "--select", *WINDOWING_MODELS.split(),
+        "--vars", json.dumps({"as_of": AS_OF}),
+    ])
+    dbt_seconds = time.perf_counter() - started
+    if not result.success:
+        raise SystemExit(f"dbt failed: {result.exception or result.result}")
+    model_seconds = {r.node.name: r.execution_time for r in result.result.results}
+    windowing_seconds = sum(model_seconds.values())
+    return {
+        "reference_seconds": reference_seconds,
+        "ingest_seconds": ingest_seconds,
+        "windowing_seconds": windowing_seconds,
+        "dbt_startup_seconds": dbt_seconds - windowing_seconds,
+        "model_seconds": model_seconds,
+        "rows_read": report.total("rows_read"),
+        "rows_accepted": report.total("rows_accepted"),
+        "rows_duplicate": report.total("rows_duplicate"),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def measure_dagster_startup(workdir: Path) -> float:
+    """A whole run of every asset through Dagster on a tiny landing: the fixed cost any run pays."""
+    from dagster_billing.generator import generate_landing
+    from dagster_billing.pipeline_run import run_pipeline
+    from dagster_billing.settings import BillingPaths
+
+    tiny = workdir / "tiny"
+    shutil.rmtree(tiny, ignore_errors=True)
+    generate_landing(tiny / "landing", customers=10, events=100, seed=1, end=date.fromisoformat(AS_OF),
+                     formats=("parquet",), malformed=False)
+    paths = BillingPaths(tiny / "landing", tiny / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
+    started = time.perf_counter()
+    run = run_pipeline(paths, AS_OF)
+    if not run.success:
+        raise SystemExit(f"tiny Dagster run failed: {run.failures}")
+    return time.perf_counter() - started
+
+
+def _in_subprocess(phase: str, args: argparse.Namespace) -> dict:
+    """Each phase runs in a fresh process so its peak memory is its own."""
+    output = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--events", str(args.events), "--customers", str(args.customers),
+         "--workdir", str(args.workdir)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "data" / "bench")
+    parser.add_argument("--skip-dagster", action="store_true", help="do not measure the Dagster start-up")
+    parser.add_argument("--phase", choices=["read", "pipeline", "dagster"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    landing = args.workdir / f"landing-{args.events}-{args.customers}"
+    os.environ.setdefault("DBT_LOG_PATH", str(args.workdir / "dbt-logs"))
+
+    if args.phase == "read":
+        print(json.dumps(measure_duckdb_read(landing)))
+        return
+    if args.phase == "pipeline":
+        warehouse_dir = args.workdir / "warehouse"
+        shutil.rmtree(warehouse_dir, ignore_errors=True)
+        warehouse_dir.mkdir(parents=True)
+        print(json.dumps(measure_pipeline(landing, warehouse_dir / "warehouse.duckdb")))
+        return
+    if args.phase == "dagster":
+        print(json.dumps({"seconds": measure_dagster_startup(args.workdir)}))
+        return
+
+    _generate(landing, args.events, args.customers)
+    read = _in_subprocess("read", args)
+    pipeline = _in_subprocess("pipeline", args)
+    processing = pipeline["ingest_seconds"] + pipeline["windowing_seconds"]
+    events = pipeline["rows_read"]
+    size_mb = sum(Path(p).stat().st_size for p in _usage_files(landing)) / 1e6
+    print(f"events: {events:,} Parquet rows in {len(_usage_files(landing))} files ({size_mb:,.0f} MB), "
+          f"{args.customers:,} customers; {pipeline['rows_duplicate']:,} retried duplicates")
+    print(f"duckdb read, all columns:      {read['seconds']:8.2f} s")
+    print(f"ingest (segments+dedup):       {pipeline['ingest_seconds']:8.2f} s")
+    print(f"windowing (dbt models):        {pipeline['windowing_seconds']:8.2f} s   "
+          + ", ".join(f"{name} {secs:.2f}" for name, secs in pipeline["model_seconds"].items() if secs >= 0.05))
+    print(f"ingest + windowing:            {processing:8.2f} s   {events / processing:,.0f} events/s   "
+          f"{processing / read['seconds']:.1f}x the DuckDB read")
+    print(f"peak memory (ingest+windowing process): {pipeline['peak_rss_mb']:,.0f} MB")
+    print(f"fixed start-up: dbt {pipeline['dbt_startup_seconds']:.2f} s around the models; "
+          f"reference data + pricing load {pipeline['reference_seconds']:.2f} s")
+    if not args.skip_dagster:
+        dagster = _in_subprocess("dagster", args)
+        print(f"fixed start-up: a whole Dagster run of every asset on 100 events takes {dagster['seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
