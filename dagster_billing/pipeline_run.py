@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from dagster_billing.settings import BillingPaths
+from dagster_billing.warehouse_file import ensure_warehouse_file
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
 def run_pipeline(paths: BillingPaths, as_of: str, *, future_tolerance_minutes: int | None = None) -> PipelineRun:
     """Everything from the landing folder to the marts, with the embedded defaults of `paths`."""
     paths.export_env()
+    ensure_warehouse_file(paths.warehouse_path)
     from dagster_billing.definitions import defs  # after export_env: resources read the paths when built
 
     definitions = defs()

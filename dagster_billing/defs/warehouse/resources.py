@@ -2,12 +2,14 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dagster_billing.settings import WAREHOUSE_PATH_ENV, billing_paths
+from dagster_billing.warehouse_file import ensure_warehouse_file
 
 
 class WarehouseResource(DuckDBResource):
@@ -20,6 +22,7 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        ensure_warehouse_file(Path(self.database))
         with super().get_connection() as connection:
             connection.execute("set TimeZone = 'UTC'")
             yield connection
