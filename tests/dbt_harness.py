@@ -81,10 +81,22 @@ def register_customer(
 
 
 def register_event(
-    event_id: str, customer_id: str, metric: str, quantity: str, occurred_at: str, properties: dict | None = None
+    event_id: str,
+    customer_id: str,
+    metric: str,
+    quantity: str,
+    occurred_at: str,
+    properties: dict | None = None,
 ) -> None:
     _ROWS["usage_events"].append(
-        (event_id, customer_id, metric, quantity, occurred_at, None if properties is None else json.dumps(properties))
+        (
+            event_id,
+            customer_id,
+            metric,
+            quantity,
+            occurred_at,
+            None if properties is None else json.dumps(properties),
+        )
     )
 
 
@@ -128,11 +140,16 @@ def run_dbt(warehouse_path: Path, work_dir: Path, args: list[str], as_of: str = 
         result = dbtRunner().invoke(
             [
                 *args,
-                "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target-path", str(work_dir / "target"),
-                "--log-path", str(work_dir / "logs"),
-                "--vars", json.dumps({"as_of": as_of}),
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(work_dir / "target"),
+                "--log-path",
+                str(work_dir / "logs"),
+                "--vars",
+                json.dumps({"as_of": as_of}),
                 "--no-partial-parse",
                 "--quiet",
             ]
@@ -156,7 +173,9 @@ def built_warehouse() -> Path:
     work_dir = Path(tempfile.mkdtemp(prefix="billing_dbt_"))
     warehouse_path = work_dir / "warehouse.duckdb"
     _write_raw(warehouse_path)
-    run_dbt(warehouse_path, work_dir, ["build", "--select", "path:models/staging", "path:models/intermediate"])
+    run_dbt(
+        warehouse_path, work_dir, ["build", "--select", "path:models/staging", "path:models/intermediate"]
+    )
     return warehouse_path
 
 

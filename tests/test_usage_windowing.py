@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 import dbt_harness
+import pytest
 
 register_customer = dbt_harness.register_customer
 event = dbt_harness.register_event
 
 # uw_main: monthly from 2024-03-01; plan change (s1 -> s2) at 2024-04-15 00:00 UTC, mid-window.
-register_customer("uw_main", "2024-03-01", "UTC", [
-    ("uw_main_s1", "monthly", "2024-03-01 00:00:00", "2024-04-15 00:00:00"),
-    ("uw_main_s2", "monthly_pro", "2024-04-15 00:00:00", None),
-])
+register_customer(
+    "uw_main",
+    "2024-03-01",
+    "UTC",
+    [
+        ("uw_main_s1", "monthly", "2024-03-01 00:00:00", "2024-04-15 00:00:00"),
+        ("uw_main_s2", "monthly_pro", "2024-04-15 00:00:00", None),
+    ],
+)
 event("uw-before", "uw_main", "api_calls", "1", "2024-02-20 00:00:00")
 event("uw-m1", "uw_main", "api_calls", "1.5", "2024-03-02 00:00:00")
 event("uw-m2", "uw_main", "api_calls", "2.5", "2024-03-31 23:59:59")
@@ -42,13 +46,17 @@ event("uw-x1", "uw_main", "mystery_metric", "3", "2024-04-16 00:00:00")
 event("uw-x2", "uw_main", "mystery_metric", "4", "2024-04-17 00:00:00")
 
 # uw_gap: subscribed only from 2024-03-10 to 2024-04-01 inside monthly windows from 2024-03-01.
-register_customer("uw_gap", "2024-03-01", "UTC", [("uw_gap_s1", "monthly", "2024-03-10 00:00:00", "2024-04-01 00:00:00")])
+register_customer(
+    "uw_gap", "2024-03-01", "UTC", [("uw_gap_s1", "monthly", "2024-03-10 00:00:00", "2024-04-01 00:00:00")]
+)
 event("uw-gap-early", "uw_gap", "api_calls", "1", "2024-03-05 00:00:00")
 event("uw-gap-in", "uw_gap", "api_calls", "2", "2024-03-20 00:00:00")
 event("uw-gap-late", "uw_gap", "api_calls", "4", "2024-04-05 00:00:00")
 
 # uw_future: anchored after as_of, so nothing is billed yet.
-register_customer("uw_future", "2024-06-01", "UTC", [("uw_future_s1", "monthly", "2024-04-01 00:00:00", None)])
+register_customer(
+    "uw_future", "2024-06-01", "UTC", [("uw_future_s1", "monthly", "2024-04-01 00:00:00", None)]
+)
 event("uw-future", "uw_future", "api_calls", "1", "2024-04-10 00:00:00")
 
 # uw_nosub: a customer without any subscription.
@@ -56,7 +64,9 @@ register_customer("uw_nosub", "2024-01-01", "UTC")
 event("uw-nosub", "uw_nosub", "api_calls", "1", "2024-04-10 00:00:00")
 
 # uw_ny: anchored 2024-03-01 in New York, i.e. 2024-03-01 05:00 UTC.
-register_customer("uw_ny", "2024-03-01", "America/New_York", [("uw_ny_s1", "monthly", "2024-03-01 05:00:00", None)])
+register_customer(
+    "uw_ny", "2024-03-01", "America/New_York", [("uw_ny_s1", "monthly", "2024-03-01 05:00:00", None)]
+)
 event("uw-ny-before", "uw_ny", "api_calls", "1", "2024-03-01 03:00:00")
 event("uw-ny-in", "uw_ny", "api_calls", "1", "2024-03-01 05:00:00")
 

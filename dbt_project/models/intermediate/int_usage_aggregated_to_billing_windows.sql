@@ -39,6 +39,9 @@ metric_rules as (
 events_ruled as (
 
     select
+        events_windowed.billing_group_key,
+        -- events of a customer missing from the customer list have no group; keep them apart per customer
+        case when events_windowed.billing_group_key is null then events_windowed.customer_id end as orphan_customer_id,
         events_windowed.customer_id,
         events_windowed.window_start,
         events_windowed.window_end,
@@ -63,30 +66,36 @@ events_ruled as (
 
 ),
 
+{#- Grouped on a small integer key and the metric; the group's attributes are constant within it (any_value).
+    Measured at 10M events: grouping on every attribute column instead costs ~30% more, `count(distinct)`
+    pushes the whole aggregate onto DuckDB's slow distinct path (+1.4 s; `list_distinct(list(...))` is ~free),
+    and the (occurred_at, event_id) tie-break struct is built only for `latest` metrics. -#}
 aggregated as (
 
     select
-        customer_id,
-        window_start,
-        window_end,
-        subscription_id,
-        plan_id,
+        billing_group_key,
+        orphan_customer_id,
         metric,
-        billing_status,
-        aggregation,
-        unique_property,
-        is_metric_configured,
+        any_value(customer_id) as customer_id,
+        any_value(window_start) as window_start,
+        any_value(window_end) as window_end,
+        any_value(subscription_id) as subscription_id,
+        any_value(plan_id) as plan_id,
+        any_value(billing_status) as billing_status,
+        any_value(aggregation) as aggregation,
+        any_value(unique_property) as unique_property,
+        any_value(is_metric_configured) as is_metric_configured,
         count(*) as event_count,
         sum(quantity) as sum_quantity,
         max(quantity) as max_quantity,
         -- the last event by occurred_at; simultaneous events are ordered by event_id (greatest wins)
-        arg_max(quantity, (occurred_at, event_id)) as latest_quantity,
-        count(distinct unique_value) as unique_value_count,
+        arg_max(quantity, (occurred_at, event_id)) filter (where aggregation = 'latest') as latest_quantity,
+        len(list_distinct(list(unique_value) filter (where unique_value is not null))) as unique_value_count,
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at,
 
     from events_ruled
-    group by all
+    group by billing_group_key, orphan_customer_id, metric
 
 ),
 
@@ -104,7 +113,7 @@ final as (
         aggregated.aggregation,
         aggregated.is_metric_configured,
         aggregated.unique_property,
-        aggregated.event_count,
+        aggregated.event_count::bigint as event_count,
         aggregated.sum_quantity::decimal(38, 12) as sum_quantity,
         aggregated.max_quantity,
         aggregated.latest_quantity,

@@ -1,5 +1,6 @@
-{#- A view on purpose: at 10M events an event-grain table costs seconds to write on every run. Windows and
-    subscriptions are found with ASOF joins (sort-merge on customer and time), not range joins. -#}
+{#- A view on purpose: at 10M events an event-grain table costs seconds to write on every run. Each event is
+    placed with ONE ASOF join on int_billing_segments (the segment starting at or before it), keyed on a small
+    integer customer key found by a hash join on the small customer list. -#}
 with
 
 events as (
@@ -8,99 +9,58 @@ events as (
 
 ),
 
-billing_windows as (
+billing_segments as (
 
-    select
+    select * from {{ ref('int_billing_segments') }}
+
+),
+
+customer_keys as (
+
+    select distinct
         customer_id,
-        window_start,
-        window_end,
-    from {{ ref('int_billing_windows') }}
+        customer_key,
+    from billing_segments
 
 ),
 
-subscriptions as (
-
-    select
-        customer_id,
-        subscription_id,
-        plan_id,
-        started_at,
-        coalesce(ended_at, 'infinity'::timestamp) as ended_at,
-    from {{ ref('stg_subscriptions') }}
-
-),
-
--- small: one row per customer, so the per-event work is a hash lookup and no time zone conversion
-customer_anchors as (
-
-    select
-        customer_id,
-        billing_anchor,
-        timezone,
-        {{ local_midnight_to_utc('billing_anchor', 'timezone') }} as billing_anchor_at,
-    from {{ ref('stg_customers') }}
-
-),
-
-run as (
-
-    select {{ as_of_timestamp() }} as as_of
-
-),
-
-events_windowed as (
+events_keyed as (
 
     select
         events.*,
-        billing_windows.window_start,
-        billing_windows.window_end,
+        customer_keys.customer_key,
     from events
-    asof left join billing_windows
-        on
-            events.customer_id = billing_windows.customer_id
-            and events.occurred_at >= billing_windows.window_start
+    left join customer_keys
+        on events.customer_id = customer_keys.customer_id
 
 ),
 
-events_subscribed as (
+events_placed as (
 
     select
-        events_windowed.*,
-        subscriptions.subscription_id,
-        subscriptions.plan_id,
-        subscriptions.ended_at as subscription_ended_at,
-    from events_windowed
-    asof left join subscriptions
+        events_keyed.event_id,
+        events_keyed.customer_id,
+        events_keyed.metric,
+        events_keyed.quantity,
+        events_keyed.occurred_at,
+        events_keyed.properties,
+        events_keyed.source_file_id,
+        events_keyed.source_row,
+        billing_segments.billing_group_key,
+        billing_segments.window_start,
+        billing_segments.window_end,
+        billing_segments.subscription_id,
+        billing_segments.plan_id,
+        billing_segments.billing_anchor,
+        billing_segments.timezone as customer_timezone,
+        billing_segments.as_of,
+        -- an event of a customer missing from the customer list matches no segment
+        coalesce(billing_segments.billing_status, 'outside_subscription') as billing_status,
+    from events_keyed
+    asof left join billing_segments
         on
-            events_windowed.customer_id = subscriptions.customer_id
-            and events_windowed.occurred_at >= subscriptions.started_at
-
-),
-
-classified as (
-
-    select
-        events_subscribed.*,
-        customer_anchors.billing_anchor,
-        customer_anchors.timezone as customer_timezone,
-        run.as_of,
-        case
-            when events_subscribed.occurred_at >= run.as_of
-                then 'after_as_of'
-            when events_subscribed.occurred_at < customer_anchors.billing_anchor_at
-                then 'before_billing_anchor'
-            when
-                events_subscribed.window_start is null
-                or events_subscribed.occurred_at >= events_subscribed.window_end
-                or events_subscribed.subscription_id is null
-                or events_subscribed.occurred_at >= events_subscribed.subscription_ended_at
-                then 'outside_subscription'
-            else 'billable'
-        end as billing_status,
-    from events_subscribed
-    cross join run
-    left join customer_anchors
-        on events_subscribed.customer_id = customer_anchors.customer_id
+            events_keyed.customer_key = billing_segments.customer_key
+            and events_keyed.occurred_at >= billing_segments.segment_start
 
 ),
 
@@ -116,11 +76,11 @@ final as (
         source_file_id,
         source_row,
         billing_status,
-        -- the window and subscription are only kept for billable events (unbilled usage has no invoice line)
-        case when billing_status = 'billable' then window_start end as window_start,
-        case when billing_status = 'billable' then window_end end as window_end,
-        case when billing_status = 'billable' then subscription_id end as subscription_id,
-        case when billing_status = 'billable' then plan_id end as plan_id,
+        billing_group_key,
+        window_start,
+        window_end,
+        subscription_id,
+        plan_id,
         case billing_status
             when 'after_as_of'
                 then 'event occurred at or after the end of this billing run (as_of '
@@ -138,7 +98,7 @@ final as (
                     end
         end as unbilled_reason,
 
-    from classified
+    from events_placed
 
 )
 

@@ -1,0 +1,169 @@
+{{ config(materialized='table') }}
+
+{#- Each customer's time line cut into segments at every boundary that changes how usage is billed (billing
+    anchor, window starts and ends, subscription starts and ends, the run's as_of). The segments cover all time,
+    so the event view needs ONE ASOF join on a small integer key to place an event, instead of one join per
+    concern on the customer_id string (measured about 3x faster at 10M events). -#}
+with
+
+customers as (
+
+    select
+        customer_id,
+        billing_anchor,
+        timezone,
+        row_number() over (order by customer_id) as customer_key,
+        {{ local_midnight_to_utc('billing_anchor', 'timezone') }} as billing_anchor_at,
+    from {{ ref('stg_customers') }}
+
+),
+
+billing_windows as (
+
+    select * from {{ ref('int_billing_windows') }}
+
+),
+
+subscriptions as (
+
+    select
+        customer_id,
+        subscription_id,
+        plan_id,
+        started_at,
+        coalesce(ended_at, 'infinity'::timestamp) as ended_at,
+    from {{ ref('stg_subscriptions') }}
+
+),
+
+run as (
+
+    select {{ as_of_timestamp() }} as as_of
+
+),
+
+boundaries as (
+
+    select
+        customer_id,
+        '-infinity'::timestamp as boundary_at,
+    from customers
+    union
+    select
+        customer_id,
+        billing_anchor_at,
+    from customers
+    union
+    select
+        customers.customer_id,
+        run.as_of,
+    from customers
+    cross join run
+    union
+    select
+        customer_id,
+        window_start,
+    from billing_windows
+    union
+    select
+        customer_id,
+        window_end,
+    from billing_windows
+    union
+    select
+        customer_id,
+        started_at,
+    from subscriptions
+    union
+    select
+        customer_id,
+        ended_at,
+    from subscriptions
+
+),
+
+segments as (
+
+    select
+        customer_id,
+        boundary_at as segment_start,
+        lead(boundary_at, 1, 'infinity'::timestamp) over (
+            partition by customer_id order by boundary_at
+        ) as segment_end,
+    from boundaries
+    where boundary_at < 'infinity'::timestamp
+
+),
+
+segments_placed as (
+
+    select
+        segments.customer_id,
+        segments.segment_start,
+        segments.segment_end,
+        customers.customer_key,
+        customers.billing_anchor,
+        customers.timezone,
+        run.as_of,
+        billing_windows.window_start,
+        billing_windows.window_end,
+        subscriptions.subscription_id,
+        subscriptions.plan_id,
+        case
+            when segments.segment_start >= run.as_of then 'after_as_of'
+            when segments.segment_start < customers.billing_anchor_at then 'before_billing_anchor'
+            when billing_windows.window_start is null or subscriptions.subscription_id is null
+                then 'outside_subscription'
+            else 'billable'
+        end as billing_status,
+    from segments
+    cross join run
+    inner join customers
+        on segments.customer_id = customers.customer_id
+    left join billing_windows
+        on
+            segments.customer_id = billing_windows.customer_id
+            and segments.segment_start >= billing_windows.window_start
+            and segments.segment_start < billing_windows.window_end
+    left join subscriptions
+        on
+            segments.customer_id = subscriptions.customer_id
+            and segments.segment_start >= subscriptions.started_at
+            and segments.segment_start < subscriptions.ended_at
+
+),
+
+-- unbilled usage has no window or subscription
+segments_classified as (
+
+    select
+        customer_id,
+        customer_key,
+        segment_start,
+        segment_end,
+        billing_status,
+        case when billing_status = 'billable' then window_start end as window_start,
+        case when billing_status = 'billable' then window_end end as window_end,
+        case when billing_status = 'billable' then subscription_id end as subscription_id,
+        case when billing_status = 'billable' then plan_id end as plan_id,
+        billing_anchor,
+        timezone,
+        as_of,
+    from segments_placed
+
+),
+
+final as (
+
+    select
+        *,
+        -- one key per row of int_usage_aggregated_to_billing_windows (before the metric split), so usage is
+        -- grouped on a small integer
+        dense_rank() over (
+            order by customer_id, billing_status, window_start nulls first, subscription_id nulls first
+        ) as billing_group_key,
+    from segments_classified
+
+)
+
+select * from final
