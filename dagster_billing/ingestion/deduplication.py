@@ -50,10 +50,12 @@ def resolve_suspects(con: duckdb.DuckDBPyConnection, batch_segments_sql: str) ->
     """
     earlier_ids = [r[0] for r in con.execute("select distinct file_id from suspect_keys where is_earlier").fetchall()]
     earlier_sql = normalized_segments_sql(ingested_segments(con, earlier_ids))
+    # Properties are compared minified: the same object sent as `{"a": 1}` in a CSV and `{"a":1}` in JSON
+    # Lines is the same payload (only the few suspect rows pay for it).
     con.execute(
         f"""create or replace temp table suspect_rows as
         select s.file_id, s.source_row, s.event_id, s.customer_id, s.metric, s.quantity, s.occurred_at,
-               cast(s.properties as varchar) as properties
+               cast(json(s.properties) as varchar) as properties
         from (({batch_segments_sql}) union all ({earlier_sql})) as s
         semi join suspect_keys as k on k.file_id = s.file_id and k.source_row = s.source_row"""
     )

@@ -11,8 +11,11 @@ REQUIRED_COLUMNS = ("event_id", "customer_id", "metric", "occurred_at")
 OPTIONAL_COLUMNS = ("quantity", "properties")
 QUANTITY_TYPE = "decimal(38, 12)"
 
-# An RFC 3339 offset at the end of a timestamp string: `Z`, `+02:00`, `-0530`, `+02`.
-_OFFSET_PATTERN = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
+# An RFC 3339 offset after the time of a timestamp string: `Z`, `+02:00`, `-0530`, `+02`, or a zone name
+# (`UTC`, `Europe/Paris`), which a cast to TIMESTAMP would silently drop. The time (`:MM` or `:SS[.fff]`)
+# must come first, or the day of a bare date (`2025-05-01` ends in `-01`) is taken for an offset and the date
+# is read in the session's time zone.
+_OFFSET_PATTERN = r":\d\d(\.\d+)? ?([zZ]|[+-]\d\d(:?\d\d)?| [A-Za-z][A-Za-z_/+-]*)$"
 
 # Plain-word reasons, in the order they are checked; `{...}` parts are filled from the row.
 REASON_CODES = (
@@ -61,7 +64,11 @@ def _quantity(columns: dict[str, str]) -> tuple[str, str, str]:
         value = f"coalesce(try_cast({text} as {QUANTITY_TYPE}), case when {text} is null then 1 end)"
         non_finite = f"coalesce(not isfinite(try_cast({text} as double)), false)"
     elif _is_float(sql_type):
-        value = f"case when isfinite(quantity) then cast(quantity as {QUANTITY_TYPE}) when quantity is null then 1 end"
+        # try_cast: a finite double beyond DECIMAL(38, 12) (1e30) is an invalid quantity, not a failed run.
+        value = (
+            f"case when isfinite(quantity) then try_cast(quantity as {QUANTITY_TYPE}) "
+            "when quantity is null then 1 end"
+        )
         non_finite = "coalesce(not isfinite(quantity), false)"
     else:
         value = f"coalesce(try_cast(quantity as {QUANTITY_TYPE}), case when quantity is null then 1 end)"
@@ -150,7 +157,9 @@ def rejection_reason_sql(known_customers: str, ingested_at: str, future_toleranc
         ("missing_timestamp", "occurred_at_is_missing", "'occurred_at is missing'"),
         (
             "invalid_timestamp",
-            "occurred_at is null",
+            # DuckDB reads 'infinity', '-infinity' and 'epoch' as timestamps; no usage happened at those.
+            "occurred_at is null or not isfinite(occurred_at) "
+            "or (occurred_at = timestamp '1970-01-01' and occurred_at_raw ilike '%epoch%')",
             "'occurred_at ''' || " + quoted.format("occurred_at_raw") + " || ''' is not an RFC 3339 timestamp'",
         ),
         (

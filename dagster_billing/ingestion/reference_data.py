@@ -166,12 +166,17 @@ def _overlapping_subscriptions(records: list[tuple], file: str) -> list[str]:
         by_customer.setdefault(record[1], []).append(record)
     for customer_id, subscriptions in by_customer.items():
         subscriptions.sort(key=lambda r: (r[3], r[0]))
-        for previous, current in zip(subscriptions, subscriptions[1:]):
+        # Compared with the earlier subscription that ends last, not just the one before: a long subscription
+        # can overlap several later ones.
+        previous = subscriptions[0]
+        for current in subscriptions[1:]:
             if previous[4] is None or previous[4] > current[3]:
                 problems.append(
                     f"{file} row {current[8]}: field 'started_at': subscription '{current[0]}' of customer "
                     f"'{customer_id}' starts before subscription '{previous[0]}' (row {previous[8]}) ends"
                 )
+            if previous[4] is not None and (current[4] is None or current[4] > previous[4]):
+                previous = current
     return problems
 
 

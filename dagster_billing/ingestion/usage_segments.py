@@ -183,21 +183,26 @@ _JSON_EVENT_FIELDS = """
     case when doc->>'specversion' is not null then doc->>'type' else doc->>'metric' end as metric,
     case when doc->>'specversion' is not null then doc->'data'->>'quantity' else doc->>'quantity' end as quantity,
     case when doc->>'specversion' is not null then doc->>'time' else doc->>'occurred_at' end as occurred_at,
-    case when doc->>'specversion' is null then cast(doc->'properties' as varchar)
+    case when doc->>'specversion' is null and json_type(doc->'properties') <> 'NULL'
+         then cast(doc->'properties' as varchar)
          when json_type(doc->'data') = 'OBJECT'
          then cast(json_merge_patch(doc->'data', '{"quantity": null}') as varchar) end as properties
 """
 
 
-def _json_documents_segment(con, documents_sql: str, file_id: int, target: Path) -> Segment:
+def _json_documents_segment(
+    con, documents_sql: str, file_id: int, target: Path, row_noun: str = "line"
+) -> Segment:
     """`documents_sql` yields (source_row, text); objects become rows, anything else is unparseable."""
     con.execute(f"create or replace temp table json_docs as {documents_sql}")
     unparseable = [
         UnparseableRow(int(row), raw[:1000], reason)
         for row, raw, reason in con.execute(
-            """select source_row, text,
-                 case when not json_valid(text) then 'line ' || source_row || ' is not valid JSON'
-                      else 'line ' || source_row || ' is a JSON ' || lower(json_type(text)) || ', not an object' end
+            f"""select source_row, text,
+                 case when not json_valid(text) then '{row_noun} ' || source_row || ' is not valid JSON'
+                      else '{row_noun} ' || source_row || ' is a JSON ' || case json_type(text)
+                          when 'ARRAY' then 'array' when 'VARCHAR' then 'string' when 'BOOLEAN' then 'boolean'
+                          when 'NULL' then 'null' else 'number' end || ', not an object' end
                from json_docs
                where not json_valid(text) or json_type(text) <> 'OBJECT'
                order by source_row"""
@@ -231,9 +236,10 @@ def _json_segment(con, landing_file: LandingFile, file_id: int, target: Path) ->
         raise UnreadableFileError(f"{landing_file.relative_path} is not valid JSON")
     if kind == "ARRAY":
         documents = f"""
-            select element_number as source_row, cast(element as varchar) as text
+            select element_number as source_row, coalesce(cast(element as varchar), 'null') as text
             from (select cast(content as json) as doc from read_text({source})),
                  unnest(cast(doc as json[])) with ordinality as t(element, element_number)"""
-    else:
-        documents = f"select 1 as source_row, content as text from read_text({source})"
+        # A JSON null element unnests as SQL NULL: kept as the text 'null' so it is quarantined, not lost.
+        return _json_documents_segment(con, documents, file_id, target, row_noun="array element")
+    documents = f"select 1 as source_row, content as text from read_text({source})"
     return _json_documents_segment(con, documents, file_id, target)
