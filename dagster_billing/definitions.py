@@ -3,9 +3,11 @@
 import dagster as dg
 
 from dagster_billing.defs.dbt import assets as dbt_assets
+from dagster_billing.defs.orchestration import schedules as orchestration_schedules
 from dagster_billing.defs.pricing import assets as pricing_assets
 from dagster_billing.defs.usage import assets as usage_assets
 from dagster_billing.defs.usage import checks as usage_checks
+from dagster_billing.defs.usage import sensors as usage_sensors
 from dagster_billing.defs.warehouse import resources as warehouse_resources
 
 
@@ -17,4 +19,6 @@ def defs() -> dg.Definitions:
         usage_checks.defs(),
         pricing_assets.defs(),
         dbt_assets.defs(),
+        usage_sensors.defs(),
+        orchestration_schedules.defs(),
     )

@@ -1,0 +1,42 @@
+"""The nightly billing run: every asset, billed up to midnight UTC of the night it runs."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+billing_pipeline_job = dg.define_asset_job(
+    "billing_pipeline_job",
+    selection=dg.AssetSelection.all(),
+    description="Ingest the landing folder, then build every dbt model and run its tests.",
+)
+
+
+def billing_as_of(scheduled_execution_time: datetime) -> str:
+    """The UTC date a tick bills up to (exclusive). A tick at 02:00 on the 2nd bills through the end of the
+    1st, so a window that closed at midnight is invoiced the same night, with two hours for late files."""
+    return scheduled_execution_time.astimezone(timezone.utc).strftime("%Y-%m-%d")
+
+
+def billing_run_request(as_of: str) -> dg.RunRequest:
+    # run_key = the date: a tick retried after a daemon restart never bills the same day twice.
+    return dg.RunRequest(
+        run_key=as_of,
+        run_config={"ops": {"billing_dbt_models": {"config": {"as_of": as_of}}}},
+        tags={"billing/as_of": as_of},
+    )
+
+
+@dg.schedule(
+    cron_schedule="0 2 * * *",
+    target=billing_pipeline_job,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every night at 02:00 UTC, bill up to 00:00 UTC of that day. Off until turned on in the UI.",
+)
+def daily_billing_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return billing_run_request(billing_as_of(context.scheduled_execution_time))
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[billing_pipeline_job], schedules=[daily_billing_schedule])
