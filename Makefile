@@ -24,4 +24,6 @@ test: install lint
 
 lint: install
 	$(BIN)/ruff check dagster_billing tests bench
+	$(BIN)/ruff format --check dagster_billing tests bench
+	mkdir -p data/sqlfluff  # sqlfluff's dbt templater opens a warehouse file; give it a scratch one
 	BILLING_WAREHOUSE_PATH=$(CURDIR)/data/sqlfluff/warehouse.duckdb $(BIN)/sqlfluff lint dbt_project/models

@@ -40,8 +40,17 @@ def _generate(landing: Path, events: int, customers: int) -> None:
         return
     shutil.rmtree(landing, ignore_errors=True)
     started = time.perf_counter()
-    generate_landing(landing, customers=customers, events=events, seed=1, end=date.fromisoformat(AS_OF),
-                     formats=("parquet",), malformed=False, duplicate_share=0.02, overwrite=True)
+    generate_landing(
+        landing,
+        customers=customers,
+        events=events,
+        seed=1,
+        end=date.fromisoformat(AS_OF),
+        formats=("parquet",),
+        malformed=False,
+        duplicate_share=0.02,
+        overwrite=True,
+    )
     marker.write_text(json.dumps(params))
     print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s", flush=True)
 
@@ -54,10 +63,14 @@ def measure_duckdb_read(landing: Path) -> dict:
     import duckdb
 
     con = duckdb.connect()
-    columns = [r[0] for r in con.execute(f"describe select * from read_parquet({_usage_files(landing)})").fetchall()]
+    columns = [
+        r[0] for r in con.execute(f"describe select * from read_parquet({_usage_files(landing)})").fetchall()
+    ]
     # hash() forces every value to be decoded; min/max would be answered from the Parquet statistics.
     aggregates = ", ".join(f"sum(hash({c}))" for c in columns)
-    con.execute(f"select {aggregates} from read_parquet({_usage_files(landing)})").fetchall()  # warm the page cache
+    con.execute(
+        f"select {aggregates} from read_parquet({_usage_files(landing)})"
+    ).fetchall()  # warm the page cache
     started = time.perf_counter()
     con.execute(f"select count(*), {aggregates} from read_parquet({_usage_files(landing)})").fetchall()
     return {"seconds": time.perf_counter() - started, "columns": columns}
@@ -90,11 +103,22 @@ def measure_pipeline(landing: Path, warehouse: Path) -> dict:
 
     target = warehouse.parent / "dbt-target"
     started = time.perf_counter()
-    result = dbtRunner().invoke([
-        "--quiet", "run", "--project-dir", str(REPO_ROOT / "dbt_project"), "--profiles-dir",
-        str(REPO_ROOT / "dbt_project"), "--target-path", str(target), "--select", *WINDOWING_MODELS.split(),
-        "--vars", json.dumps({"as_of": AS_OF}),
-    ])
+    result = dbtRunner().invoke(
+        [
+            "--quiet",
+            "run",
+            "--project-dir",
+            str(REPO_ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(REPO_ROOT / "dbt_project"),
+            "--target-path",
+            str(target),
+            "--select",
+            *WINDOWING_MODELS.split(),
+            "--vars",
+            json.dumps({"as_of": AS_OF}),
+        ]
+    )
     dbt_seconds = time.perf_counter() - started
     if not result.success:
         raise SystemExit(f"dbt failed: {result.exception or result.result}")
@@ -121,8 +145,15 @@ def measure_dagster_startup(workdir: Path) -> float:
 
     tiny = workdir / "tiny"
     shutil.rmtree(tiny, ignore_errors=True)
-    generate_landing(tiny / "landing", customers=10, events=100, seed=1, end=date.fromisoformat(AS_OF),
-                     formats=("parquet",), malformed=False)
+    generate_landing(
+        tiny / "landing",
+        customers=10,
+        events=100,
+        seed=1,
+        end=date.fromisoformat(AS_OF),
+        formats=("parquet",),
+        malformed=False,
+    )
     paths = BillingPaths(tiny / "landing", tiny / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
     started = time.perf_counter()
     run = run_pipeline(paths, AS_OF)
@@ -134,15 +165,29 @@ def measure_dagster_startup(workdir: Path) -> float:
 def _in_subprocess(phase: str, args: argparse.Namespace) -> dict:
     """Each phase runs in a fresh process so its peak memory is its own."""
     output = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, "--events", str(args.events), "--customers", str(args.customers),
-         "--workdir", str(args.workdir)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--phase",
+            phase,
+            "--events",
+            str(args.events),
+            "--customers",
+            str(args.customers),
+            "--workdir",
+            str(args.workdir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "data" / "bench")
@@ -171,20 +216,30 @@ def main() -> None:
     processing = pipeline["ingest_seconds"] + pipeline["windowing_seconds"]
     events = pipeline["rows_read"]
     size_mb = sum(Path(p).stat().st_size for p in _usage_files(landing)) / 1e6
-    print(f"events: {events:,} Parquet rows in {len(_usage_files(landing))} files ({size_mb:,.0f} MB), "
-          f"{args.customers:,} customers; {pipeline['rows_duplicate']:,} retried duplicates")
+    print(
+        f"events: {events:,} Parquet rows in {len(_usage_files(landing))} files ({size_mb:,.0f} MB), "
+        f"{args.customers:,} customers; {pipeline['rows_duplicate']:,} retried duplicates"
+    )
     print(f"duckdb read, all columns:      {read['seconds']:8.2f} s")
     print(f"ingest (segments+dedup):       {pipeline['ingest_seconds']:8.2f} s")
-    print(f"windowing (dbt models):        {pipeline['windowing_seconds']:8.2f} s   "
-          + ", ".join(f"{name} {secs:.2f}" for name, secs in pipeline["model_seconds"].items() if secs >= 0.05))
-    print(f"ingest + windowing:            {processing:8.2f} s   {events / processing:,.0f} events/s   "
-          f"{processing / read['seconds']:.1f}x the DuckDB read")
+    print(
+        f"windowing (dbt models):        {pipeline['windowing_seconds']:8.2f} s   "
+        + ", ".join(f"{name} {secs:.2f}" for name, secs in pipeline["model_seconds"].items() if secs >= 0.05)
+    )
+    print(
+        f"ingest + windowing:            {processing:8.2f} s   {events / processing:,.0f} events/s   "
+        f"{processing / read['seconds']:.1f}x the DuckDB read"
+    )
     print(f"peak memory (ingest+windowing process): {pipeline['peak_rss_mb']:,.0f} MB")
-    print(f"fixed start-up: dbt {pipeline['dbt_startup_seconds']:.2f} s around the models; "
-          f"reference data + pricing load {pipeline['reference_seconds']:.2f} s")
+    print(
+        f"fixed start-up: dbt {pipeline['dbt_startup_seconds']:.2f} s around the models; "
+        f"reference data + pricing load {pipeline['reference_seconds']:.2f} s"
+    )
     if not args.skip_dagster:
         dagster = _in_subprocess("dagster", args)
-        print(f"fixed start-up: a whole Dagster run of every asset on 100 events takes {dagster['seconds']:.1f} s")
+        print(
+            f"fixed start-up: a whole Dagster run of every asset on 100 events takes {dagster['seconds']:.1f} s"
+        )
 
 
 if __name__ == "__main__":

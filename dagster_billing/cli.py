@@ -26,9 +26,13 @@ def _paths(args: argparse.Namespace) -> BillingPaths:
 def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: date) -> None:
     from dagster_billing.generator import generate_landing
 
-    landing = generate_landing(landing_dir, customers=customers, events=events, seed=seed, end=end, overwrite=True)
-    print(f"Generated {landing_dir}: {landing.customers} customers, {landing.subscriptions} subscriptions, "
-          f"{landing.rows_written} usage rows in {len(landing.usage_files)} files")
+    landing = generate_landing(
+        landing_dir, customers=customers, events=events, seed=seed, end=end, overwrite=True
+    )
+    print(
+        f"Generated {landing_dir}: {landing.customers} customers, {landing.subscriptions} subscriptions, "
+        f"{landing.rows_written} usage rows in {len(landing.usage_files)} files"
+    )
 
 
 def _run(paths: BillingPaths, as_of: str) -> int:
@@ -66,8 +70,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_path_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landing", help="landing folder (default: $BILLING_LANDING_DIR or ./data/landing)")
-    parser.add_argument("--warehouse", help="DuckDB file (default: $BILLING_WAREHOUSE_PATH or ./data/warehouse.duckdb)")
-    parser.add_argument("--pricing", help="pricing config folder (default: $BILLING_PRICING_DIR or ./pricing_configs)")
+    parser.add_argument(
+        "--warehouse", help="DuckDB file (default: $BILLING_WAREHOUSE_PATH or ./data/warehouse.duckdb)"
+    )
+    parser.add_argument(
+        "--pricing", help="pricing config folder (default: $BILLING_PRICING_DIR or ./pricing_configs)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

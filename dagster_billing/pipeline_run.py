@@ -34,11 +34,15 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data  # type: ignore[assignment]
             if not evaluation.passed:
-                failures.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed")
+                failures.append(
+                    f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+                )
     return failures
 
 
-def run_pipeline(paths: BillingPaths, as_of: str, *, future_tolerance_minutes: int | None = None) -> PipelineRun:
+def run_pipeline(
+    paths: BillingPaths, as_of: str, *, future_tolerance_minutes: int | None = None
+) -> PipelineRun:
     """Everything from the landing folder to the marts, with the embedded defaults of `paths`."""
     paths.export_env()
     ensure_warehouse_file(paths.warehouse_path)

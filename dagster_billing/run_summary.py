@@ -17,17 +17,31 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str):
 def run_summary(paths: BillingPaths) -> str:
     con = duckdb.connect(str(paths.warehouse_path), read_only=True)
     try:
-        files = _one(con, "select count(*), count(*) filter (where status = 'unreadable'), sum(rows_read), "
-                          "sum(rows_accepted), sum(rows_duplicate), sum(rows_quarantined) from raw.ingested_files")
-        reasons = con.execute(
-            "select reason_code, count(*) from raw.usage_quarantine group by 1 order by 2 desc, 1"
-        ).fetchall() if files else []
-        windows = _one(con, "select count(*) filter (where is_closed), count(*) filter (where not is_closed), "
-                            "count(distinct customer_id) from intermediate.int_billing_windows")
-        unbilled = con.execute(
-            "select billing_status, sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows "
-            "group by 1 order by 1"
-        ).fetchall() if windows else []
+        files = _one(
+            con,
+            "select count(*), count(*) filter (where status = 'unreadable'), sum(rows_read), "
+            "sum(rows_accepted), sum(rows_duplicate), sum(rows_quarantined) from raw.ingested_files",
+        )
+        reasons = (
+            con.execute(
+                "select reason_code, count(*) from raw.usage_quarantine group by 1 order by 2 desc, 1"
+            ).fetchall()
+            if files
+            else []
+        )
+        windows = _one(
+            con,
+            "select count(*) filter (where is_closed), count(*) filter (where not is_closed), "
+            "count(distinct customer_id) from intermediate.int_billing_windows",
+        )
+        unbilled = (
+            con.execute(
+                "select billing_status, sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows "
+                "group by 1 order by 1"
+            ).fetchall()
+            if windows
+            else []
+        )
     finally:
         con.close()
     lines = [f"Warehouse: {paths.warehouse_path}"]

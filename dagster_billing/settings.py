@@ -39,6 +39,8 @@ class BillingPaths:
 def billing_paths() -> BillingPaths:
     return BillingPaths(
         landing_dir=Path(os.environ.get(LANDING_DIR_ENV, REPO_ROOT / "data" / "landing")).resolve(),
-        warehouse_path=Path(os.environ.get(WAREHOUSE_PATH_ENV, REPO_ROOT / "data" / "warehouse.duckdb")).resolve(),
+        warehouse_path=Path(
+            os.environ.get(WAREHOUSE_PATH_ENV, REPO_ROOT / "data" / "warehouse.duckdb")
+        ).resolve(),
         pricing_dir=Path(os.environ.get(PRICING_DIR_ENV, REPO_ROOT / "pricing_configs")).resolve(),
     )

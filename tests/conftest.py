@@ -12,7 +12,13 @@ import pytest
 
 from dagster_billing.generator import GeneratedLanding, generate_landing
 from dagster_billing.pipeline_run import PipelineRun, run_pipeline
-from dagster_billing.settings import LANDING_DIR_ENV, PRICING_DIR_ENV, WAREHOUSE_PATH_ENV, REPO_ROOT, BillingPaths
+from dagster_billing.settings import (
+    LANDING_DIR_ENV,
+    PRICING_DIR_ENV,
+    REPO_ROOT,
+    WAREHOUSE_PATH_ENV,
+    BillingPaths,
+)
 
 E2E_AS_OF = "2026-10-01"
 
@@ -41,7 +47,9 @@ def pipeline_scenario(tmp_path_factory: pytest.TempPathFactory) -> PipelineScena
     saved = {name: os.environ.get(name) for name in (LANDING_DIR_ENV, WAREHOUSE_PATH_ENV, PRICING_DIR_ENV)}
     root = tmp_path_factory.mktemp("pipeline")
     paths = BillingPaths(root / "landing", root / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
-    landing = generate_landing(paths.landing_dir, customers=60, events=6_000, seed=11, end=date.fromisoformat(E2E_AS_OF))
+    landing = generate_landing(
+        paths.landing_dir, customers=60, events=6_000, seed=11, end=date.fromisoformat(E2E_AS_OF)
+    )
     run = run_pipeline(paths, E2E_AS_OF)
     yield PipelineScenario(paths, landing, run)
     for name, value in saved.items():
@@ -54,8 +62,14 @@ def pipeline_scenario(tmp_path_factory: pytest.TempPathFactory) -> PipelineScena
 @pytest.fixture(scope="session")
 def rerun_scenario(pipeline_scenario: PipelineScenario) -> tuple[PipelineScenario, dict, PipelineRun]:
     """The same pipeline run a second time on the same landing folder; returns counts from before the re-run."""
-    tables = ("raw.ingested_files", "raw.usage_events", "raw.usage_duplicates", "raw.usage_quarantine",
-              "raw.usage_event_keys", "intermediate.int_billing_windows")
+    tables = (
+        "raw.ingested_files",
+        "raw.usage_events",
+        "raw.usage_duplicates",
+        "raw.usage_quarantine",
+        "raw.usage_event_keys",
+        "intermediate.int_billing_windows",
+    )
     before = {table: pipeline_scenario.scalar(f"select count(*) from {table}") for table in tables}
     second = run_pipeline(pipeline_scenario.paths, E2E_AS_OF)
     return pipeline_scenario, before, second

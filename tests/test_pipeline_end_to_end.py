@@ -16,11 +16,21 @@ def test_run_succeeds_with_every_check(pipeline_scenario):
 
 def test_every_landing_file_is_in_the_manifest_with_its_row_count(pipeline_scenario):
     landing = pipeline_scenario.landing
-    manifest = dict(pipeline_scenario.query("select path, rows_read from raw.ingested_files where status = 'ingested'"))
-    expected = {f.relative_path: f.rows for f in landing.usage_files if f.relative_path not in landing.unreadable_files}
+    manifest = dict(
+        pipeline_scenario.query("select path, rows_read from raw.ingested_files where status = 'ingested'")
+    )
+    expected = {
+        f.relative_path: f.rows
+        for f in landing.usage_files
+        if f.relative_path not in landing.unreadable_files
+    }
     assert manifest == expected
-    unreadable = {path for (path,) in pipeline_scenario.query(
-        "select path from raw.ingested_files where status = 'unreadable'")}
+    unreadable = {
+        path
+        for (path,) in pipeline_scenario.query(
+            "select path from raw.ingested_files where status = 'unreadable'"
+        )
+    }
     assert unreadable == set(landing.unreadable_files)
 
 
@@ -39,10 +49,14 @@ def test_conservation_per_file(pipeline_scenario):
 def test_accepted_duplicates_and_conflicts_match_what_was_generated(pipeline_scenario):
     landing = pipeline_scenario.landing
     assert pipeline_scenario.scalar("select count(*) from raw.usage_events") == landing.unique_events
-    assert pipeline_scenario.scalar("select count(distinct event_id) from raw.usage_events") == landing.unique_events
+    assert (
+        pipeline_scenario.scalar("select count(distinct event_id) from raw.usage_events")
+        == landing.unique_events
+    )
     assert pipeline_scenario.scalar("select count(*) from raw.usage_duplicates") == landing.retried_duplicates
     conflicts = pipeline_scenario.scalar(
-        "select count(*) from raw.usage_quarantine where reason_code = 'duplicate_conflict'")
+        "select count(*) from raw.usage_quarantine where reason_code = 'duplicate_conflict'"
+    )
     assert conflicts == landing.conflicting_duplicates
 
 
@@ -52,7 +66,8 @@ def test_every_malformed_row_is_quarantined_at_its_line_with_its_own_reason(pipe
         (path, row, code)
         for path, row, code in pipeline_scenario.query(
             "select path, source_row, reason_code from raw.usage_quarantine "
-            "where reason_code not in ('duplicate_conflict', 'unreadable_file')")
+            "where reason_code not in ('duplicate_conflict', 'unreadable_file')"
+        )
     }
     expected = {(m.relative_path, m.line, m.kind) for m in landing.malformed}
     assert quarantined == expected
@@ -60,9 +75,13 @@ def test_every_malformed_row_is_quarantined_at_its_line_with_its_own_reason(pipe
 
 
 def test_quarantine_reasons_are_plain_words_naming_the_value(pipeline_scenario):
-    reasons = dict(pipeline_scenario.query(
-        "select reason_code, any_value(reason) from raw.usage_quarantine group by 1"))
-    assert reasons["invalid_quantity"].startswith("quantity '") and "is not a number" in reasons["invalid_quantity"]
+    reasons = dict(
+        pipeline_scenario.query("select reason_code, any_value(reason) from raw.usage_quarantine group by 1")
+    )
+    assert (
+        reasons["invalid_quantity"].startswith("quantity '")
+        and "is not a number" in reasons["invalid_quantity"]
+    )
     assert "is not in customers.csv" in reasons["unknown_customer"]
     assert "already received with a different payload" in reasons["duplicate_conflict"]
     assert reasons["unreadable_file"].startswith("the whole file was not ingested")
@@ -70,13 +89,20 @@ def test_quarantine_reasons_are_plain_words_naming_the_value(pipeline_scenario):
 
 def test_every_accepted_event_is_billable_or_unbilled_with_a_reason(pipeline_scenario):
     landing = pipeline_scenario.landing
-    by_status = dict(pipeline_scenario.query(
-        "select billing_status, sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows group by 1"))
+    by_status = dict(
+        pipeline_scenario.query(
+            "select billing_status, sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows group by 1"
+        )
+    )
     assert sum(by_status.values()) == landing.unique_events
     assert by_status.get("before_billing_anchor", 0) == landing.events_before_subscription
     assert by_status.get("outside_subscription", 0) == landing.events_after_cancellation
-    assert pipeline_scenario.scalar(
-        "select count(*) from intermediate.int_usage_events_unbilled where unbilled_reason is null") == 0
+    assert (
+        pipeline_scenario.scalar(
+            "select count(*) from intermediate.int_usage_events_unbilled where unbilled_reason is null"
+        )
+        == 0
+    )
 
 
 def test_billable_events_fall_inside_their_window_and_subscription(pipeline_scenario):
@@ -95,7 +121,8 @@ def test_month_end_anchors_clamp_without_drift(pipeline_scenario):
     rows = pipeline_scenario.query(
         """select w.window_start_date from intermediate.int_billing_windows as w
         join staging.stg_customers as c using (customer_id)
-        where day(c.billing_anchor) = 31 and w.interval_unit = 'month' and w.billing_time = 'anniversary'""")
+        where day(c.billing_anchor) = 31 and w.interval_unit = 'month' and w.billing_time = 'anniversary'"""
+    )
     assert rows, "the generator makes customers anchored on the 31st"
     assert all(d.day == 31 or (d + __import__("datetime").timedelta(days=1)).day == 1 for (d,) in rows)
 

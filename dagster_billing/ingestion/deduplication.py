@@ -48,7 +48,9 @@ def resolve_suspects(con: duckdb.DuckDBPyConnection, batch_segments_sql: str) ->
 
     The first copy is the earliest ingested: lower file_id (files get ids in path order), then lower row.
     """
-    earlier_ids = [r[0] for r in con.execute("select distinct file_id from suspect_keys where is_earlier").fetchall()]
+    earlier_ids = [
+        r[0] for r in con.execute("select distinct file_id from suspect_keys where is_earlier").fetchall()
+    ]
     earlier_sql = normalized_segments_sql(ingested_segments(con, earlier_ids))
     # Properties are compared minified: the same object sent as `{"a": 1}` in a CSV and `{"a":1}` in JSON
     # Lines is the same payload (only the few suspect rows pay for it).

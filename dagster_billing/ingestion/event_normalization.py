@@ -116,20 +116,22 @@ def normalized_columns_sql(columns: dict[str, str]) -> str:
     quantity_raw, quantity, non_finite = _quantity(columns)
     properties, invalid_properties = _properties(columns)
     return f"""
-        {_text('event_id')} as event_id,
-        {_text('customer_id')} as customer_id,
-        {_text('metric')} as metric,
+        {_text("event_id")} as event_id,
+        {_text("customer_id")} as customer_id,
+        {_text("metric")} as metric,
         {quantity} as quantity,
-        {_occurred_at(columns['occurred_at'])} as occurred_at,
+        {_occurred_at(columns["occurred_at"])} as occurred_at,
         {properties} as properties,
         {quantity_raw} as quantity_raw,
         cast(occurred_at as varchar) as occurred_at_raw,
-        {_occurred_at_is_missing(columns['occurred_at'])} as occurred_at_is_missing,
+        {_occurred_at_is_missing(columns["occurred_at"])} as occurred_at_is_missing,
         {non_finite} as quantity_is_non_finite,
         {invalid_properties} as properties_are_invalid"""
 
 
-def rejection_reason_sql(known_customers: str, ingested_at: str, future_tolerance_minutes: int) -> tuple[str, str]:
+def rejection_reason_sql(
+    known_customers: str, ingested_at: str, future_tolerance_minutes: int
+) -> tuple[str, str]:
     """(reason_code, reason) expressions over a relation with the normalized columns.
 
     `known_customers` is a relation with a `customer_id` column; `ingested_at` a TIMESTAMP literal (UTC).
@@ -160,7 +162,9 @@ def rejection_reason_sql(known_customers: str, ingested_at: str, future_toleranc
             # DuckDB reads 'infinity', '-infinity' and 'epoch' as timestamps; no usage happened at those.
             "occurred_at is null or not isfinite(occurred_at) "
             "or (occurred_at = timestamp '1970-01-01' and occurred_at_raw ilike '%epoch%')",
-            "'occurred_at ''' || " + quoted.format("occurred_at_raw") + " || ''' is not an RFC 3339 timestamp'",
+            "'occurred_at ''' || "
+            + quoted.format("occurred_at_raw")
+            + " || ''' is not an RFC 3339 timestamp'",
         ),
         (
             "future_timestamp",

@@ -36,13 +36,18 @@ def _read_rows(con: duckdb.DuckDBPyConnection, path: Path, required: tuple[str, 
             f"select * from read_csv('{path}', header = true, all_varchar = true, auto_detect = true)"
         )
     except duckdb.Error as error:
-        raise ReferenceDataError([f"{path.name}: cannot be read as CSV: {str(error).splitlines()[0]}"]) from error
+        raise ReferenceDataError(
+            [f"{path.name}: cannot be read as CSV: {str(error).splitlines()[0]}"]
+        ) from error
     columns = [c.lower() for c in relation.columns]
     missing = [c for c in required if c not in columns]
     if missing:
         raise ReferenceDataError([f"{path.name}: required column(s) {', '.join(missing)} missing"])
     return [
-        {column: (value.strip() if isinstance(value, str) else "") for column, value in zip(columns, row)}
+        {
+            column: (value.strip() if isinstance(value, str) else "")
+            for column, value in zip(columns, row, strict=True)
+        }
         for row in relation.fetchall()
     ]
 
@@ -71,25 +76,42 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
         seen.add(customer_id)
         currency = row.get("currency", "").upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
-            problems.append(_problem(file, number, "currency", f"'{row.get('currency', '')}' is not an ISO 4217 code"))
+            problems.append(
+                _problem(file, number, "currency", f"'{row.get('currency', '')}' is not an ISO 4217 code")
+            )
         try:
             anchor = date.fromisoformat(row.get("billing_anchor", ""))
         except ValueError:
             anchor = None
             problems.append(
-                _problem(file, number, "billing_anchor", f"'{row.get('billing_anchor', '')}' is not a date (YYYY-MM-DD)")
+                _problem(
+                    file,
+                    number,
+                    "billing_anchor",
+                    f"'{row.get('billing_anchor', '')}' is not a date (YYYY-MM-DD)",
+                )
             )
         method = row.get("collection_method", "")
         if method not in COLLECTION_METHODS:
             problems.append(
-                _problem(file, number, "collection_method", f"'{method}' is not one of {', '.join(COLLECTION_METHODS)}")
+                _problem(
+                    file,
+                    number,
+                    "collection_method",
+                    f"'{method}' is not one of {', '.join(COLLECTION_METHODS)}",
+                )
             )
         days_text = row.get("days_until_due", "")
         days = None
         if method == "send_invoice":
             if not days_text.isdigit():
                 problems.append(
-                    _problem(file, number, "days_until_due", "must be a whole number of days for send_invoice customers")
+                    _problem(
+                        file,
+                        number,
+                        "days_until_due",
+                        "must be a whole number of days for send_invoice customers",
+                    )
                 )
             else:
                 days = int(days_text)
@@ -101,8 +123,17 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
         if len(problems) == errors_before:
             records.append(
                 (
-                    customer_id, row.get("name", ""), row.get("email", ""), currency, anchor, method, days, zone,
-                    row.get("stripe_customer_id") or None, file, number,
+                    customer_id,
+                    row.get("name", ""),
+                    row.get("email", ""),
+                    currency,
+                    anchor,
+                    method,
+                    days,
+                    zone,
+                    row.get("stripe_customer_id") or None,
+                    file,
+                    number,
                 )
             )
     if problems:
@@ -133,7 +164,9 @@ def validate_subscriptions(
         if not subscription_id:
             problems.append(_problem(file, number, "subscription_id", "is empty"))
         elif subscription_id in seen:
-            problems.append(_problem(file, number, "subscription_id", f"'{subscription_id}' appears more than once"))
+            problems.append(
+                _problem(file, number, "subscription_id", f"'{subscription_id}' appears more than once")
+            )
         seen.add(subscription_id)
         customer_id = row.get("customer_id", "")
         if customer_id not in customer_ids:
@@ -147,10 +180,22 @@ def validate_subscriptions(
             problems.append(_problem(file, number, "ended_at", "is before started_at"))
         quantity_text = row.get("quantity", "") or "1"
         if not quantity_text.isdigit() or int(quantity_text) < 1:
-            problems.append(_problem(file, number, "quantity", f"'{quantity_text}' is not a whole number of seats >= 1"))
+            problems.append(
+                _problem(file, number, "quantity", f"'{quantity_text}' is not a whole number of seats >= 1")
+            )
         if len(problems) == errors_before:
             records.append(
-                (subscription_id, customer_id, row["plan_id"], started, ended, int(quantity_text), trial_ends, file, number)
+                (
+                    subscription_id,
+                    customer_id,
+                    row["plan_id"],
+                    started,
+                    ended,
+                    int(quantity_text),
+                    trial_ends,
+                    file,
+                    number,
+                )
             )
     problems.extend(_overlapping_subscriptions(records, file))
     if problems:
@@ -180,7 +225,9 @@ def _overlapping_subscriptions(records: list[tuple], file: str) -> list[str]:
     return problems
 
 
-def _replace_table(con: duckdb.DuckDBPyConnection, ddl: str, table: str, columns: list[str], records: list[tuple]):
+def _replace_table(
+    con: duckdb.DuckDBPyConnection, ddl: str, table: str, columns: list[str], records: list[tuple]
+):
     incoming = pd.DataFrame.from_records(records, columns=columns)  # noqa: F841 (read by DuckDB by name)
     con.execute("create schema if not exists raw")
     con.begin()
@@ -194,12 +241,28 @@ def _replace_table(con: duckdb.DuckDBPyConnection, ddl: str, table: str, columns
 
 
 CUSTOMER_TABLE_COLUMNS = [
-    "customer_id", "name", "email", "currency", "billing_anchor", "collection_method", "days_until_due",
-    "timezone", "stripe_customer_id", "source_file", "source_row",
+    "customer_id",
+    "name",
+    "email",
+    "currency",
+    "billing_anchor",
+    "collection_method",
+    "days_until_due",
+    "timezone",
+    "stripe_customer_id",
+    "source_file",
+    "source_row",
 ]
 SUBSCRIPTION_TABLE_COLUMNS = [
-    "subscription_id", "customer_id", "plan_id", "started_at", "ended_at", "quantity", "trial_ends_at",
-    "source_file", "source_row",
+    "subscription_id",
+    "customer_id",
+    "plan_id",
+    "started_at",
+    "ended_at",
+    "quantity",
+    "trial_ends_at",
+    "source_file",
+    "source_row",
 ]
 
 

@@ -42,5 +42,7 @@ def normalized_segments_sql(segments: list[SegmentRef]) -> str:
     groups: dict[tuple, list[SegmentRef]] = defaultdict(list)
     for segment in segments:
         groups[(segment.kind, json.dumps(segment.columns, sort_keys=True))].append(segment)
-    scans = [_scan(kind, json.loads(columns), [s.path for s in group]) for (kind, columns), group in groups.items()]
+    scans = [
+        _scan(kind, json.loads(columns), [s.path for s in group]) for (kind, columns), group in groups.items()
+    ]
     return "\nunion all\n".join(scans)

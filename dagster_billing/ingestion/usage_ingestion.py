@@ -175,19 +175,29 @@ def _update_counts(con, file_ids: list[int]) -> None:
                 - (select count(*) from raw.usage_duplicates as d where d.file_id = f.file_id)
                 - (select count(*) from raw.usage_quarantine as q
                    where q.file_id = f.file_id and q.source_row is not null)
-        where f.file_id in ({', '.join(map(str, file_ids))}) and f.status = 'ingested'"""
+        where f.file_id in ({", ".join(map(str, file_ids))}) and f.status = 'ingested'"""
     )
 
 
-def _register(con, landing_file: LandingFile, file_id: int, segment: Segment | None, error: str | None,
-              ingested_at: str, run_id: str | None) -> None:
+def _register(
+    con,
+    landing_file: LandingFile,
+    file_id: int,
+    segment: Segment | None,
+    error: str | None,
+    ingested_at: str,
+    run_id: str | None,
+) -> None:
     """Manifest row; counts start as "all accepted" and are corrected by `_update_counts` in the same
     transaction. An unreadable file has no rows (its single quarantine entry has no row number)."""
     rows_read = segment.rows_read if segment else 0
     con.execute(
         f"insert into raw.ingested_files values (?, ?, 'usage', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, {ingested_at}, ?)",
         [
-            file_id, landing_file.relative_path, landing_file.file_format, landing_file.size_bytes,
+            file_id,
+            landing_file.relative_path,
+            landing_file.file_format,
+            landing_file.size_bytes,
             landing_file.sha256,
             str(segment.path) if segment else None,
             segment.kind if segment else None,
@@ -215,7 +225,9 @@ def ingest_usage_files(
     if not con.execute(
         "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'customers'"
     ).fetchone()[0]:
-        raise RuntimeError("raw.customers is missing: load customers.csv before usage (unknown customers are checked)")
+        raise RuntimeError(
+            "raw.customers is missing: load customers.csv before usage (unknown customers are checked)"
+        )
     _remove_orphan_segments(con, segments_dir)
     now = _timestamp_literal(ingested_at)
     new_files, changed, unchanged = _classify(con, discover_usage_files(landing_dir))
@@ -266,7 +278,14 @@ def ingest_usage_files(
         con.rollback()
         raise
     finally:
-        for table in ("batch_rows", "rejected_rows", "suspect_hashes", "suspect_keys", "suspect_rows", "dedup_outcomes"):
+        for table in (
+            "batch_rows",
+            "rejected_rows",
+            "suspect_hashes",
+            "suspect_keys",
+            "suspect_rows",
+            "dedup_outcomes",
+        ):
             con.execute(f"drop table if exists {table}")
 
     if paths:

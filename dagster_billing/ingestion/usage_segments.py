@@ -58,7 +58,9 @@ def _sql_string(value: str | Path) -> str:
 def _check_required_columns(columns: dict[str, str], landing_file: LandingFile) -> None:
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
-        raise UnreadableFileError(f"required column(s) {', '.join(missing)} missing from {landing_file.relative_path}")
+        raise UnreadableFileError(
+            f"required column(s) {', '.join(missing)} missing from {landing_file.relative_path}"
+        )
 
 
 def build_segment(
@@ -66,7 +68,12 @@ def build_segment(
 ) -> Segment:
     target = segment_path(segments_dir, file_id, landing_file)
     target.parent.mkdir(parents=True, exist_ok=True)
-    builders = {"parquet": _parquet_segment, "csv": _csv_segment, "jsonl": _jsonl_segment, "json": _json_segment}
+    builders = {
+        "parquet": _parquet_segment,
+        "csv": _csv_segment,
+        "jsonl": _jsonl_segment,
+        "json": _json_segment,
+    }
     try:
         return builders[landing_file.file_format](con, landing_file, file_id, target)
     except duckdb.Error as error:
@@ -87,7 +94,9 @@ def _parquet_segment(con, landing_file: LandingFile, file_id: int, target: Path)
         for name, sql_type, *_ in con.execute(f"describe select * from read_parquet({source})").fetchall()
     }
     _check_required_columns(columns, landing_file)
-    (rows,) = con.execute(f"select coalesce(sum(num_rows), 0) from parquet_file_metadata({source})").fetchone()
+    (rows,) = con.execute(
+        f"select coalesce(sum(num_rows), 0) from parquet_file_metadata({source})"
+    ).fetchone()
     shutil.copyfile(landing_file.path, target)
     return Segment(file_id=file_id, path=target, kind="parquet", columns=columns, rows=int(rows))
 

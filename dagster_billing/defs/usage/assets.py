@@ -31,22 +31,36 @@ def _load_reference(loader, warehouse: WarehouseResource) -> int:
         raise dg.Failure(description=str(error), metadata={"problems": len(error.problems)}) from error
 
 
-@dg.asset(key=CUSTOMERS_KEY, group_name="usage", kinds={"duckdb"},
-          description="Latest snapshot of customers.csv, validated whole (any bad row stops the load).")
+@dg.asset(
+    key=CUSTOMERS_KEY,
+    group_name="usage",
+    kinds={"duckdb"},
+    description="Latest snapshot of customers.csv, validated whole (any bad row stops the load).",
+)
 def raw_customers(warehouse: WarehouseResource) -> dg.MaterializeResult:
     rows = _load_reference(load_customers, warehouse)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(key=SUBSCRIPTIONS_KEY, deps=[CUSTOMERS_KEY], group_name="usage", kinds={"duckdb"},
-          description="Latest snapshot of subscriptions.csv (plan history), validated whole.")
+@dg.asset(
+    key=SUBSCRIPTIONS_KEY,
+    deps=[CUSTOMERS_KEY],
+    group_name="usage",
+    kinds={"duckdb"},
+    description="Latest snapshot of subscriptions.csv (plan history), validated whole.",
+)
 def raw_subscriptions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     rows = _load_reference(load_subscriptions, warehouse)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(key=USAGE_EVENTS_KEY, deps=[CUSTOMERS_KEY], group_name="usage", kinds={"duckdb", "parquet"},
-          description="Usage files ingested exactly once: accepted events (a view), duplicates and quarantine.")
+@dg.asset(
+    key=USAGE_EVENTS_KEY,
+    deps=[CUSTOMERS_KEY],
+    group_name="usage",
+    kinds={"duckdb", "parquet"},
+    description="Usage files ingested exactly once: accepted events (a view), duplicates and quarantine.",
+)
 def raw_usage_events(
     context: dg.AssetExecutionContext, config: UsageIngestionConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

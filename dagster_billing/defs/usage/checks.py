@@ -21,8 +21,11 @@ order by f.path
 """
 
 
-@dg.asset_check(asset=USAGE_EVENTS_KEY, blocking=True,
-                description="For every ingested file: rows read = accepted + duplicates + quarantined.")
+@dg.asset_check(
+    asset=USAGE_EVENTS_KEY,
+    blocking=True,
+    description="For every ingested file: rows read = accepted + duplicates + quarantined.",
+)
 def usage_rows_conserved_per_file(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         (files,) = con.execute("select count(*) from raw.ingested_files").fetchone()
@@ -39,8 +42,11 @@ def usage_rows_conserved_per_file(warehouse: WarehouseResource) -> dg.AssetCheck
     )
 
 
-@dg.asset_check(asset=USAGE_EVENTS_KEY, blocking=True,
-                description="No landing file changed after it was ingested (a change is never ingested twice).")
+@dg.asset_check(
+    asset=USAGE_EVENTS_KEY,
+    blocking=True,
+    description="No landing file changed after it was ingested (a change is never ingested twice).",
+)
 def landing_files_unchanged(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         changed = con.execute("select path from raw.landing_file_changes order by path").fetchall()

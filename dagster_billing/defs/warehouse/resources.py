@@ -29,7 +29,9 @@ class WarehouseResource(DuckDBResource):
 
 
 def warehouse_resource() -> WarehouseResource:
-    return WarehouseResource(database=dg.EnvVar(WAREHOUSE_PATH_ENV).get_value(str(billing_paths().warehouse_path)))
+    return WarehouseResource(
+        database=dg.EnvVar(WAREHOUSE_PATH_ENV).get_value(str(billing_paths().warehouse_path))
+    )
 
 
 @dg.definitions

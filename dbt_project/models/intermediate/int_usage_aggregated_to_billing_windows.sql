@@ -11,65 +11,40 @@ events_windowed as (
 
 ),
 
-pricing_metrics as (
-
-    select * from {{ ref('stg_pricing_metrics') }}
-
-),
-
 run as (
 
     select {{ as_of_timestamp() }} as as_of
 
 ),
 
--- The loader guarantees a metric's aggregation and unique property are the same in every pricing version.
-metric_rules as (
-
-    select
-        metric,
-        any_value(aggregation) as aggregation,
-        any_value(unique_property) as unique_property,
-
-    from pricing_metrics
-    group by metric
-
-),
-
 events_ruled as (
 
     select
-        events_windowed.billing_group_key,
+        billing_group_key,
         -- events of a customer missing from the customer list have no group; keep them apart per customer
-        case when events_windowed.billing_group_key is null then events_windowed.customer_id end as orphan_customer_id,
-        events_windowed.customer_id,
-        events_windowed.window_start,
-        events_windowed.window_end,
-        events_windowed.subscription_id,
-        events_windowed.plan_id,
-        events_windowed.metric,
-        events_windowed.billing_status,
-        events_windowed.event_id,
-        events_windowed.quantity,
-        events_windowed.occurred_at,
-        -- metrics missing from every pricing config are summed (and flagged) rather than silently dropped
-        coalesce(metric_rules.aggregation, 'sum') as aggregation,
-        metric_rules.unique_property,
-        metric_rules.metric is not null as is_metric_configured,
-        case
-            when metric_rules.unique_property is not null
-                then events_windowed.properties ->> metric_rules.unique_property
-        end as unique_value,
+        case when billing_group_key is null then customer_id end as orphan_customer_id,
+        customer_id,
+        window_start,
+        window_end,
+        subscription_id,
+        plan_id,
+        metric,
+        billing_status,
+        quantity,
+        occurred_at,
+        aggregation,
+        unique_property,
+        is_metric_configured,
+        unique_value,
+        latest_tie_break_id,
     from events_windowed
-    left join metric_rules
-        on events_windowed.metric = metric_rules.metric
 
 ),
 
-{#- Grouped on a small integer key and the metric; the group's attributes are constant within it (any_value).
-    Measured at 10M events: grouping on every attribute column instead costs ~30% more, `count(distinct)`
-    pushes the whole aggregate onto DuckDB's slow distinct path (+1.4 s; `list_distinct(list(...))` is ~free),
-    and the (occurred_at, event_id) tie-break struct is built only for `latest` metrics. -#}
+-- Grouped on a small integer key and the metric; the group's attributes are constant within it (any_value).
+-- Measured at 10M events: grouping on every attribute column costs ~30% more; `count(distinct)` moves the whole
+-- aggregate onto DuckDB's slow distinct path (+1.4 s, while `list_distinct(list(...))` is ~free); the
+-- (occurred_at, event_id) tie-break struct is built only for `latest` metrics.
 aggregated as (
 
     select
@@ -89,7 +64,7 @@ aggregated as (
         sum(quantity) as sum_quantity,
         max(quantity) as max_quantity,
         -- the last event by occurred_at; simultaneous events are ordered by event_id (greatest wins)
-        arg_max(quantity, (occurred_at, event_id)) filter (where aggregation = 'latest') as latest_quantity,
+        arg_max(quantity, (occurred_at, latest_tie_break_id)) filter (where aggregation = 'latest') as latest_quantity,
         len(list_distinct(list(unique_value) filter (where unique_value is not null))) as unique_value_count,
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at,
