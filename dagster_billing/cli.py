@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from dagster_billing.settings import REPO_ROOT, BillingPaths, billing_paths
@@ -39,8 +40,12 @@ def _run(paths: BillingPaths, as_of: str) -> int:
     from dagster_billing.pipeline_run import run_pipeline
     from dagster_billing.run_summary import run_summary
 
-    print(f"Running every asset as of {as_of} ...", flush=True)
-    result = run_pipeline(paths, as_of)
+    log_path = paths.warehouse_path.parent / "logs" / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Running every asset as of {as_of} (dbt and Dagster output: {log_path}) ...", flush=True)
+    # dagster-dbt echoes every dbt log line to stdout; keep it in the log file so the summary stays readable.
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        result = run_pipeline(paths, as_of)
     print(run_summary(paths))
     if not result.success:
         print("The run did not complete:", file=sys.stderr)

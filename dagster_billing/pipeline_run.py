@@ -53,6 +53,8 @@ def run_pipeline(
     ops: dict = {"billing_dbt_models": {"config": {"as_of": as_of}}}
     if future_tolerance_minutes is not None:
         ops["raw__usage_events"] = {"config": {"future_tolerance_minutes": future_tolerance_minutes}}
+    # The CLI prints its own summary; Dagster's console shows only warnings and errors (the UI keeps everything).
+    run_config = {"ops": ops, "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with _instance() as instance:
-        result = job.execute_in_process(run_config={"ops": ops}, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
     return PipelineRun(success=result.success, failures=_failures(result))

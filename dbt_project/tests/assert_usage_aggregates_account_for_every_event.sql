@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_usage_aggregated_to_billing_windows'}}}) }}
+
 -- Billable plus unbilled event counts equal the accepted events: no usage is lost or double counted.
 with
 
