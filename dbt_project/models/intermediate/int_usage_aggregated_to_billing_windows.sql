@@ -11,55 +11,44 @@ events_windowed as (
 
 ),
 
+metric_rules as (
+
+    select * from {{ ref('int_metrics_unified') }}
+
+),
+
+-- The attributes of each group key: constant within it by construction (see int_billing_segments).
+billing_groups as (
+
+    select distinct
+        billing_group_key,
+        customer_id,
+        billing_status,
+        window_start,
+        window_end,
+        subscription_id,
+        plan_id,
+    from {{ ref('int_billing_segments') }}
+
+),
+
 run as (
 
     select {{ as_of_timestamp() }} as as_of
 
 ),
 
-events_ruled as (
+-- Grouped on the small integer group key and the metric only; the group's and the metric's attributes are joined
+-- afterwards to the few aggregated rows. Measured at 10M events: carrying them through the scan cost 0.7 s;
+-- `count(distinct)` moves the whole aggregate onto DuckDB's slow distinct path (+1.4 s, while
+-- `list_distinct(list(...))` costs far less); the tie-break struct is built only for `latest` metrics.
+aggregated as (
 
     select
         billing_group_key,
         -- events of a customer missing from the customer list have no group; keep them apart per customer
         case when billing_group_key is null then customer_id end as orphan_customer_id,
-        customer_id,
-        window_start,
-        window_end,
-        subscription_id,
-        plan_id,
         metric,
-        billing_status,
-        quantity,
-        occurred_at,
-        aggregation,
-        unique_property,
-        is_metric_configured,
-        unique_value,
-        latest_tie_break_id,
-    from events_windowed
-
-),
-
--- Grouped on a small integer key and the metric; the group's attributes are constant within it (any_value).
--- Measured at 10M events: grouping on every attribute column costs ~30% more; `count(distinct)` moves the whole
--- aggregate onto DuckDB's slow distinct path (+1.4 s, while `list_distinct(list(...))` is ~free); the
--- (occurred_at, event_id) tie-break struct is built only for `latest` metrics.
-aggregated as (
-
-    select
-        billing_group_key,
-        orphan_customer_id,
-        metric,
-        any_value(customer_id) as customer_id,
-        any_value(window_start) as window_start,
-        any_value(window_end) as window_end,
-        any_value(subscription_id) as subscription_id,
-        any_value(plan_id) as plan_id,
-        any_value(billing_status) as billing_status,
-        any_value(aggregation) as aggregation,
-        any_value(unique_property) as unique_property,
-        any_value(is_metric_configured) as is_metric_configured,
         count(*) as event_count,
         sum(quantity) as sum_quantity,
         max(quantity) as max_quantity,
@@ -69,8 +58,37 @@ aggregated as (
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at,
 
-    from events_ruled
+    from events_windowed
     group by billing_group_key, orphan_customer_id, metric
+
+),
+
+aggregated_described as (
+
+    select
+        coalesce(billing_groups.customer_id, aggregated.orphan_customer_id) as customer_id,
+        billing_groups.window_start,
+        billing_groups.window_end,
+        billing_groups.subscription_id,
+        billing_groups.plan_id,
+        aggregated.metric,
+        coalesce(billing_groups.billing_status, 'outside_subscription') as billing_status,
+        -- metrics missing from every pricing config are summed (and flagged) rather than silently dropped
+        coalesce(metric_rules.aggregation, 'sum') as aggregation,
+        metric_rules.unique_property,
+        metric_rules.metric is not null as is_metric_configured,
+        aggregated.event_count,
+        aggregated.sum_quantity,
+        aggregated.max_quantity,
+        aggregated.latest_quantity,
+        aggregated.unique_value_count,
+        aggregated.first_event_at,
+        aggregated.last_event_at,
+    from aggregated
+    left join billing_groups
+        on aggregated.billing_group_key = billing_groups.billing_group_key
+    left join metric_rules
+        on aggregated.metric = metric_rules.metric
 
 ),
 
@@ -106,7 +124,7 @@ final as (
         aggregated.first_event_at,
         aggregated.last_event_at,
 
-    from aggregated
+    from aggregated_described as aggregated
     cross join run
 
 )

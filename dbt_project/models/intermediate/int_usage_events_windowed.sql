@@ -17,21 +17,9 @@ billing_segments as (
 
 ),
 
-pricing_metrics as (
-
-    select * from {{ ref('stg_pricing_metrics') }}
-
-),
-
--- The loader guarantees a metric's aggregation and unique property are the same in every pricing version.
 metric_rules as (
 
-    select
-        metric,
-        any_value(aggregation) as aggregation,
-        any_value(unique_property) as unique_property,
-    from pricing_metrics
-    group by metric
+    select * from {{ ref('int_metrics_unified') }}
 
 ),
 
