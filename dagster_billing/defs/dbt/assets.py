@@ -7,7 +7,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
-from dagster_billing.defs.dbt.project import billing_dbt_project, dbt_cli_resource, ensure_manifest
+from dagster_billing.defs.dbt.project import billing_dbt_project, dbt_cli_resource
+from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL
 
 
 class DbtBuildConfig(dg.Config):
@@ -25,9 +26,10 @@ def dbt_build_args(as_of: str) -> list[str]:
 
 def build_dbt_definitions() -> dg.Definitions:
     project = billing_dbt_project()
-    ensure_manifest(project)
 
-    @dbt_assets(manifest=project.manifest_path, project=project, name="billing_dbt_models")
+    @dbt_assets(
+        manifest=project.manifest_path, project=project, name="billing_dbt_models", pool=WAREHOUSE_POOL
+    )
     def billing_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
 

@@ -12,8 +12,10 @@ from dagster_billing.settings import DBT_PROJECT_DIR
 
 @cache
 def billing_dbt_project() -> DbtProject:
+    """Built once per process. Instead of `prepare_if_dev()` (which runs whatever `dbt` is on PATH, and only under
+    `dagster dev`), `ensure_manifest` re-parses with the dbt beside this Python whenever a dbt file changed."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
+    ensure_manifest(project)
     return project
 
 

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL
 from dagster_billing.pricing import PricingConfigError, load_pricing_configs, write_pricing_tables
 from dagster_billing.settings import billing_paths
 
@@ -27,6 +28,7 @@ PRICING_METRICS_KEY = dg.AssetKey(["raw", "pricing_metrics"])
     ],
     # Plans and metrics are validated against each other across versions, so they load together or not at all.
     can_subset=False,
+    pool=WAREHOUSE_POOL,
 )
 def pricing_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     pricing_dir = billing_paths().pricing_dir

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import dagster as dg
 from pydantic import Field
 
-from dagster_billing.defs.warehouse.resources import WarehouseResource
+from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.ingestion.reference_data import ReferenceDataError, load_customers, load_subscriptions
 from dagster_billing.ingestion.usage_ingestion import DEFAULT_FUTURE_TOLERANCE_MINUTES, ingest_usage_files
 from dagster_billing.settings import billing_paths
@@ -34,6 +34,7 @@ def _load_reference(loader, warehouse: WarehouseResource) -> int:
 @dg.asset(
     key=CUSTOMERS_KEY,
     group_name="usage",
+    pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
     description="Latest snapshot of customers.csv, validated whole (any bad row stops the load).",
 )
@@ -46,6 +47,7 @@ def raw_customers(warehouse: WarehouseResource) -> dg.MaterializeResult:
     key=SUBSCRIPTIONS_KEY,
     deps=[CUSTOMERS_KEY],
     group_name="usage",
+    pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
     description="Latest snapshot of subscriptions.csv (plan history), validated whole.",
 )
@@ -58,6 +60,7 @@ def raw_subscriptions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     key=USAGE_EVENTS_KEY,
     deps=[CUSTOMERS_KEY],
     group_name="usage",
+    pool=WAREHOUSE_POOL,
     kinds={"duckdb", "parquet"},
     description="Usage files ingested exactly once: accepted events (a view), duplicates and quarantine.",
 )

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_billing.defs.usage.assets import USAGE_EVENTS_KEY
-from dagster_billing.defs.warehouse.resources import WarehouseResource
+from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 
 # Per file: rows read vs what the warehouse holds now (the accepted view, duplicates, quarantined rows).
 CONSERVATION_SQL = """
@@ -24,6 +24,7 @@ order by f.path
 @dg.asset_check(
     asset=USAGE_EVENTS_KEY,
     blocking=True,
+    pool=WAREHOUSE_POOL,
     description="For every ingested file: rows read = accepted + duplicates + quarantined.",
 )
 def usage_rows_conserved_per_file(warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -45,6 +46,7 @@ def usage_rows_conserved_per_file(warehouse: WarehouseResource) -> dg.AssetCheck
 @dg.asset_check(
     asset=USAGE_EVENTS_KEY,
     blocking=True,
+    pool=WAREHOUSE_POOL,
     description="No landing file changed after it was ingested (a change is never ingested twice).",
 )
 def landing_files_unchanged(warehouse: WarehouseResource) -> dg.AssetCheckResult:

@@ -11,6 +11,11 @@ from dagster_duckdb import DuckDBResource
 from dagster_billing.settings import WAREHOUSE_PATH_ENV, billing_paths
 from dagster_billing.warehouse_file import ensure_warehouse_file
 
+# Every step that opens the warehouse runs in this Dagster concurrency pool. DuckDB lets one process write a file at a
+# time, so with the pool limited to 1 (dagster_home/dagster.yaml) a sensor-triggered ingestion and the nightly run
+# queue behind each other instead of failing on the file lock.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
 
 class WarehouseResource(DuckDBResource):
     """DuckDBResource whose connections read and write timestamps in UTC.
