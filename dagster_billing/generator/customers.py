@@ -10,17 +10,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "name",
-    "email",
-    "currency",
-    "billing_anchor",
-    "collection_method",
-    "days_until_due",
-    "timezone",
-    "stripe_customer_id",
-)
+from dagster_billing.ingestion.reference_data import CUSTOMER_CSV_COLUMNS
+
 # Company-name suffix per currency, so a JPY customer reads like a Japanese company.
 _SUFFIXES = {"USD": ("Inc", "LLC"), "EUR": ("GmbH", "SAS", "BV"), "GBP": ("Ltd", "plc"), "JPY": ("KK",)}
 _ADJECTIVES = ("Bright", "Northern", "Quiet", "Rapid", "Silver", "Blue", "Open", "Clever", "Solid", "Urban")
@@ -122,5 +113,5 @@ def build_customers(rng: random.Random, count: int, start: date, end: date) -> l
 def write_customers_csv(path: Path, customers: list[Customer]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(CUSTOMER_COLUMNS)
+        writer.writerow(CUSTOMER_CSV_COLUMNS)
         writer.writerows(customer.csv_row() for customer in customers)

@@ -11,16 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dagster_billing.generator.customers import Customer
+from dagster_billing.ingestion.reference_data import SUBSCRIPTION_CSV_COLUMNS
 
-SUBSCRIPTION_COLUMNS = (
-    "subscription_id",
-    "customer_id",
-    "plan_id",
-    "started_at",
-    "ended_at",
-    "quantity",
-    "trial_ends_at",
-)
 # Plans a customer may move between: a change never crosses billing intervals or window alignment.
 ANNIVERSARY_MONTHLY_PLANS = ("starter", "growth", "scale")
 PLAN_WEIGHTS = {
@@ -112,5 +104,5 @@ def build_subscriptions(
 def write_subscriptions_csv(path: Path, subscriptions: list[Subscription]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(SUBSCRIPTION_COLUMNS)
+        writer.writerow(SUBSCRIPTION_CSV_COLUMNS)
         writer.writerows(subscription.csv_row() for subscription in subscriptions)

@@ -16,8 +16,8 @@ import duckdb
 import pandas as pd
 
 COLLECTION_METHODS = ("charge_automatically", "send_invoice")
-CUSTOMER_COLUMNS = ("customer_id", "name", "email", "currency", "billing_anchor", "collection_method")
-SUBSCRIPTION_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
+CUSTOMER_REQUIRED_COLUMNS = ("customer_id", "name", "email", "currency", "billing_anchor", "collection_method")
+SUBSCRIPTION_REQUIRED_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
 
 
 class ReferenceDataError(ValueError):
@@ -240,7 +240,8 @@ def _replace_table(
         raise
 
 
-CUSTOMER_TABLE_COLUMNS = [
+# The landing files' columns (the data contract, also what `billing generate` writes) and the tables' columns.
+CUSTOMER_CSV_COLUMNS = (
     "customer_id",
     "name",
     "email",
@@ -250,10 +251,8 @@ CUSTOMER_TABLE_COLUMNS = [
     "days_until_due",
     "timezone",
     "stripe_customer_id",
-    "source_file",
-    "source_row",
-]
-SUBSCRIPTION_TABLE_COLUMNS = [
+)
+SUBSCRIPTION_CSV_COLUMNS = (
     "subscription_id",
     "customer_id",
     "plan_id",
@@ -261,13 +260,13 @@ SUBSCRIPTION_TABLE_COLUMNS = [
     "ended_at",
     "quantity",
     "trial_ends_at",
-    "source_file",
-    "source_row",
-]
+)
+CUSTOMER_TABLE_COLUMNS = [*CUSTOMER_CSV_COLUMNS, "source_file", "source_row"]
+SUBSCRIPTION_TABLE_COLUMNS = [*SUBSCRIPTION_CSV_COLUMNS, "source_file", "source_row"]
 
 
 def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
-    records = validate_customers(_read_rows(con, landing_dir / "customers.csv", CUSTOMER_COLUMNS))
+    records = validate_customers(_read_rows(con, landing_dir / "customers.csv", CUSTOMER_REQUIRED_COLUMNS))
     _replace_table(
         con,
         """create or replace table raw.customers (
@@ -284,7 +283,7 @@ def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
 def load_subscriptions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
     customer_ids = {row[0] for row in con.execute("select customer_id from raw.customers").fetchall()}
     records = validate_subscriptions(
-        _read_rows(con, landing_dir / "subscriptions.csv", SUBSCRIPTION_COLUMNS), customer_ids
+        _read_rows(con, landing_dir / "subscriptions.csv", SUBSCRIPTION_REQUIRED_COLUMNS), customer_ids
     )
     _replace_table(
         con,
