@@ -16,7 +16,14 @@ import duckdb
 import pandas as pd
 
 COLLECTION_METHODS = ("charge_automatically", "send_invoice")
-CUSTOMER_REQUIRED_COLUMNS = ("customer_id", "name", "email", "currency", "billing_anchor", "collection_method")
+CUSTOMER_REQUIRED_COLUMNS = (
+    "customer_id",
+    "name",
+    "email",
+    "currency",
+    "billing_anchor",
+    "collection_method",
+)
 SUBSCRIPTION_REQUIRED_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
 
 
