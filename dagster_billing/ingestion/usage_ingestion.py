@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from dagster_billing.ingestion.deduplication import find_suspect_rows, resolve_suspects
 from dagster_billing.ingestion.event_normalization import rejection_reason_sql
@@ -127,13 +128,21 @@ def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quaran
         from rejected_rows as b join (select unnest($1) as file_id, unnest($2) as path) as f using (file_id)""",
         [list(paths), list(paths.values())],
     )
-    for segment in segments:
-        for row in segment.unparseable:
-            con.execute(
-                f"insert into raw.usage_quarantine values (?, ?, ?, 'unparseable_row', ?, null, null, null, null, "
-                f"null, ?, {quarantined_at})",
-                [segment.file_id, paths[segment.file_id], row.source_row, row.reason, row.raw_record],
-            )
+    unparseable = pd.DataFrame.from_records(  # noqa: F841 (read by DuckDB by name)
+        [
+            (segment.file_id, paths[segment.file_id], row.source_row, row.reason, row.raw_record)
+            for segment in segments
+            for row in segment.unparseable
+        ],
+        columns=["file_id", "path", "source_row", "reason", "raw_record"],
+    )
+    # One statement however many lines a broken file has.
+    con.execute(
+        f"""insert into raw.usage_quarantine
+        select cast(file_id as integer), path, cast(source_row as bigint), 'unparseable_row', reason, null, null, null,
+               null, null, raw_record, {quarantined_at}
+        from unparseable"""
+    )
     con.execute(
         f"""insert into raw.usage_quarantine
         select d.file_id, f.path, d.source_row, 'duplicate_conflict',
