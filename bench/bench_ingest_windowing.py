@@ -89,8 +89,10 @@ def measure_pipeline(landing: Path, warehouse: Path) -> dict:
 
     paths = BillingPaths(landing, warehouse, REPO_ROOT / "pricing_configs")
     paths.export_env()
-    con = duckdb.connect(str(warehouse))
-    con.execute("set TimeZone = 'UTC'")
+    from dagster_billing.warehouse_file import configure_session, ensure_warehouse_file
+
+    ensure_warehouse_file(warehouse)
+    con = configure_session(duckdb.connect(str(warehouse)))
     started = time.perf_counter()
     load_customers(con, landing)
     load_subscriptions(con, landing)

@@ -16,6 +16,13 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 LANDING_DIR_ENV = "BILLING_LANDING_DIR"
 WAREHOUSE_PATH_ENV = "BILLING_WAREHOUSE_PATH"
 PRICING_DIR_ENV = "BILLING_PRICING_DIR"
+# DuckDB otherwise takes up to 80% of the machine's memory; past this limit it spills to disk beside the warehouse.
+DUCKDB_MEMORY_LIMIT_ENV = "BILLING_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
 @dataclass(frozen=True)

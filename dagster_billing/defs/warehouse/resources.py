@@ -9,7 +9,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dagster_billing.settings import WAREHOUSE_PATH_ENV, billing_paths
-from dagster_billing.warehouse_file import ensure_warehouse_file
+from dagster_billing.warehouse_file import configure_session, ensure_warehouse_file
 
 # Every step that opens the warehouse runs in this Dagster concurrency pool. DuckDB lets one process write a file at a
 # time, so with the pool limited to 1 (dagster_home/dagster.yaml) a sensor-triggered ingestion and the nightly run
@@ -18,19 +18,14 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 class WarehouseResource(DuckDBResource):
-    """DuckDBResource whose connections read and write timestamps in UTC.
-
-    Naive TIMESTAMP columns in the warehouse hold UTC, and casts of offset-less strings to TIMESTAMPTZ must read
-    them as UTC too. The setting cannot go in `connection_config`: DuckDB applies that before the ICU extension
-    (which owns time zones) is loaded.
-    """
+    """DuckDBResource whose connections are set up by `configure_session` (UTC, bounded memory) and whose file is
+    created in a storage format older DuckDB tools can read."""
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         ensure_warehouse_file(Path(self.database))
         with super().get_connection() as connection:
-            connection.execute("set TimeZone = 'UTC'")
-            yield connection
+            yield configure_session(connection)
 
 
 def warehouse_resource() -> WarehouseResource:
