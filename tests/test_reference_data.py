@@ -233,3 +233,16 @@ def test_failed_subscription_load_keeps_the_previous_snapshot(con, landing, cust
     write(landing, "subscriptions.csv", SUBSCRIPTIONS_HEADER, "sub_1,cus_a,starter,not a date,,")
     problems_of(load_subscriptions, con, landing)
     assert con.execute("select count(*) from raw.subscriptions").fetchone() == (3,)
+
+
+def test_subscriptions_before_customers_is_a_clear_error(tmp_path):
+    import duckdb
+
+    from dagster_billing.ingestion.reference_data import ReferenceDataError, load_subscriptions
+
+    (tmp_path / "subscriptions.csv").write_text(
+        "subscription_id,customer_id,plan_id,started_at\ns1,c1,starter,2025-01-01\n"
+    )
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    with pytest.raises(ReferenceDataError, match="customers are not loaded yet"):
+        load_subscriptions(con, tmp_path)

@@ -288,7 +288,12 @@ def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
 
 
 def load_subscriptions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
-    customer_ids = {row[0] for row in con.execute("select customer_id from raw.customers").fetchall()}
+    try:
+        customer_ids = {row[0] for row in con.execute("select customer_id from raw.customers").fetchall()}
+    except duckdb.CatalogException as error:
+        raise ReferenceDataError(
+            ["subscriptions.csv: customers are not loaded yet (materialize raw/customers first)"]
+        ) from error
     records = validate_subscriptions(
         _read_rows(con, landing_dir / "subscriptions.csv", SUBSCRIPTION_REQUIRED_COLUMNS), customer_ids
     )
