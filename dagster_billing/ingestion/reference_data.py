@@ -71,16 +71,24 @@ def _problem(file: str, row: int, field: str, message: str) -> str:
     return f"{file} row {row}: field '{field}': {message}"
 
 
+def _unique_id(
+    row: dict[str, str], field: str, seen: set[str], file: str, number: int, problems: list[str]
+) -> str:
+    """The row's id in `field`, with a problem recorded when it is empty or already seen in this file."""
+    value = row.get(field, "")
+    if not value:
+        problems.append(_problem(file, number, field, "is empty"))
+    elif value in seen:
+        problems.append(_problem(file, number, field, f"'{value}' appears more than once"))
+    seen.add(value)
+    return value
+
+
 def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") -> list[tuple]:
     problems, records, seen = [], [], set()
     for number, row in enumerate(rows, start=1):
         errors_before = len(problems)
-        customer_id = row.get("customer_id", "")
-        if not customer_id:
-            problems.append(_problem(file, number, "customer_id", "is empty"))
-        elif customer_id in seen:
-            problems.append(_problem(file, number, "customer_id", f"'{customer_id}' appears more than once"))
-        seen.add(customer_id)
+        customer_id = _unique_id(row, "customer_id", seen, file, number, problems)
         currency = row.get("currency", "").upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
             problems.append(
@@ -167,14 +175,7 @@ def validate_subscriptions(
     problems, records, seen = [], [], set()
     for number, row in enumerate(rows, start=1):
         errors_before = len(problems)
-        subscription_id = row.get("subscription_id", "")
-        if not subscription_id:
-            problems.append(_problem(file, number, "subscription_id", "is empty"))
-        elif subscription_id in seen:
-            problems.append(
-                _problem(file, number, "subscription_id", f"'{subscription_id}' appears more than once")
-            )
-        seen.add(subscription_id)
+        subscription_id = _unique_id(row, "subscription_id", seen, file, number, problems)
         customer_id = row.get("customer_id", "")
         if customer_id not in customer_ids:
             problems.append(_problem(file, number, "customer_id", f"'{customer_id}' is not in customers.csv"))
