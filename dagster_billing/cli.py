@@ -53,6 +53,9 @@ def _run(paths: BillingPaths, as_of: str) -> int:
             print(f"  {failure}", file=sys.stderr)
         return 1
     print("Run succeeded.")
+    print(
+        f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*)"
+    )
     return 0
 
 
