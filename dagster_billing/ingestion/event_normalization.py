@@ -8,7 +8,6 @@ was accepted), so the two can never disagree on how a value is parsed.
 from __future__ import annotations
 
 REQUIRED_COLUMNS = ("event_id", "customer_id", "metric", "occurred_at")
-OPTIONAL_COLUMNS = ("quantity", "properties")
 QUANTITY_TYPE = "decimal(38, 12)"
 
 # An RFC 3339 offset after the time of a timestamp string: `Z`, `+02:00`, `-0530`, `+02`, or a zone name
@@ -16,23 +15,6 @@ QUANTITY_TYPE = "decimal(38, 12)"
 # must come first, or the day of a bare date (`2025-05-01` ends in `-01`) is taken for an offset and the date
 # is read in the session's time zone.
 _OFFSET_PATTERN = r":\d\d(\.\d+)? ?([zZ]|[+-]\d\d(:?\d\d)?| [A-Za-z][A-Za-z_/+-]*)$"
-
-# Plain-word reasons, in the order they are checked; `{...}` parts are filled from the row.
-REASON_CODES = (
-    "missing_event_id",
-    "missing_customer_id",
-    "missing_metric",
-    "invalid_quantity",
-    "non_finite_quantity",
-    "negative_quantity",
-    "missing_timestamp",
-    "invalid_timestamp",
-    "future_timestamp",
-    "invalid_properties",
-    "unknown_customer",
-)
-# Decided outside the row expression: while parsing a file, or while deduplicating.
-FILE_REASON_CODES = ("unparseable_row", "unreadable_file", "duplicate_conflict")
 
 
 def _is_text(sql_type: str) -> bool:
@@ -137,6 +119,8 @@ def rejection_reason_sql(
     `known_customers` is a relation with a `customer_id` column; `ingested_at` a TIMESTAMP literal (UTC).
     """
     quoted = "replace(coalesce({0}, ''), '''', '')"
+    # (reason_code, condition, reason in plain words), checked in this order: a row gets the first that applies.
+    # `unparseable_row`, `unreadable_file` and `duplicate_conflict` are decided while reading or deduplicating.
     checks = [
         ("missing_event_id", "event_id is null", "'event_id is missing or empty'"),
         ("missing_customer_id", "customer_id is null", "'customer_id is missing or empty'"),

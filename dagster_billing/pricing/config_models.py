@@ -11,7 +11,7 @@ Charges are not modelled yet: `Plan` is where `base_fee` and `charges` will be a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,9 +29,6 @@ IntervalUnit = Literal["month", "year", "week"]
 BillingTime = Literal["anniversary", "calendar"]
 Aggregation = Literal["sum", "count", "max", "unique_count", "latest"]
 
-INTERVAL_UNITS: tuple[str, ...] = get_args(IntervalUnit)
-BILLING_TIMES: tuple[str, ...] = get_args(BillingTime)
-AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 # Ids and codes are matched against subscriptions and usage events, so stray spaces would never match.
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^\S+$")]

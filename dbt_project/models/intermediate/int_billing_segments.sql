@@ -2,8 +2,8 @@
 
 {#- Each customer's time line cut into segments at every boundary that changes how usage is billed (billing
     anchor, window starts and ends, subscription starts and ends, the run's as_of). The segments cover all time,
-    so the event view needs ONE ASOF join on a small integer key to place an event, instead of one join per
-    concern on the customer_id string (measured about 3x faster at 10M events). -#}
+    so the event view places an event with ONE join on a small integer customer key (and the UTC month), instead
+    of one join per concern on the customer_id string. -#}
 with
 
 customers as (

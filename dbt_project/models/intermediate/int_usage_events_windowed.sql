@@ -67,8 +67,8 @@ events_keyed as (
         coalesce(metric_rules.aggregation, 'sum') as aggregation,
         metric_rules.unique_property,
         metric_rules.metric is not null as is_metric_configured,
-        -- Derived before the ASOF join, so that aggregating reads these narrow values instead of carrying
-        -- every event's id and properties text through the join's sort (1.5 s of 4 s at 10M events).
+        -- Derived before the join, so that aggregating reads these narrow values instead of carrying every
+        -- event's id and properties text through it (measured 1.5 s of 4 s at 10M events with the earlier ASOF).
         case
             when metric_rules.unique_property is not null
                 then events.properties ->> metric_rules.unique_property
