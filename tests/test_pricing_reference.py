@@ -14,6 +14,7 @@ from pricing_strategies import (
     CURRENCIES,
     ROUNDING_MODES,
     graduated_tiers,
+    priced_cases,
     quantities_for,
 )
 
@@ -412,3 +413,15 @@ def test_graduated_lines_add_up_to_the_whole_quantity(data) -> None:
     assert lines[0].tier == 1 and [line.tier for line in lines] == list(range(1, len(lines) + 1))
     bigger = quantity + D("0.000000000001")
     assert total(price_graduated(bigger, tiers)) >= total(lines)
+
+
+@given(priced_cases())
+def test_every_drawn_case_prices_exactly_within_the_warehouse_types(case) -> None:
+    """No drawn charge makes the exact context round (it would raise Inexact), and every line fits the contract's
+    `amount decimal(38, 26)`: at most 26 decimals and 12 integer digits."""
+    lines = price_charge(case.charge, case.window_quantity, case.event_quantities)
+    assert lines
+    for line in lines:
+        exponent = line.amount.as_tuple().exponent
+        assert -exponent <= 26 and abs(line.amount) < 10**12
+        round_to_minor(line.amount, case.digits, case.mode)
