@@ -96,7 +96,7 @@ def test_manual_invoice_customer_in_yen_with_half_even_rounding(invoice_scenario
         ("usage", "sub_manual_1", "api_calls", 1, 3335.0, 1000),  # 3,335 x 0.3 = 1000.5 -> 1000 (half_even)
     ]
     assert _invoice(invoice_scenario, "cus_manual", "2026-02-28") == (
-        "JPY", "send_invoice", "2026-03-30", 2, 4500, 4500, "2026-02",
+        "JPY", "send_invoice", "2026-03-30", 2, 4500, 4500, "2026-01, 2026-02",
     )
 
 

@@ -18,7 +18,7 @@ subscriptions as (
 
 ),
 
-overlaps as (
+subscription_overlaps as (
 
     select
         billing_windows.customer_id,
@@ -47,7 +47,7 @@ trial_segments as (
         covered_start as segment_start,
         least(covered_end, trial_ends_at) as segment_end,
         true as is_trial,
-    from overlaps
+    from subscription_overlaps
     where trial_ends_at > covered_start
 
 ),
@@ -59,7 +59,7 @@ paid_segments as (
         greatest(covered_start, coalesce(trial_ends_at, covered_start)) as segment_start,
         covered_end as segment_end,
         false as is_trial,
-    from overlaps
+    from subscription_overlaps
     where trial_ends_at is null or trial_ends_at < covered_end
 
 ),

@@ -174,10 +174,11 @@ graduated_lines as (
             as line_quantity,
         tier_unit_amount as line_unit_amount,
         tier_flat_amount as flat_amount,
+        -- every term in the amount type, so no type resolution narrows the scale (see int_usage_percentage_fees_summed)
         {{ as_amount(
             'greatest(least(billable_quantity, coalesce(up_to, billable_quantity)) - lower_bound, 0)'
-            ~ ' * tier_unit_price + tier_flat_amount'
-        ) }} as amount,
+            ~ ' * tier_unit_price'
+        ) }} + {{ as_amount('tier_flat_amount') }} as amount,
     from charges_tiered
     where charge_model in ('graduated', 'graduated_percentage') and is_entered
 
@@ -192,7 +193,7 @@ volume_lines as (
         billable_quantity as line_quantity,
         tier_unit_amount as line_unit_amount,
         tier_flat_amount as flat_amount,
-        {{ as_amount('billable_quantity * tier_unit_price + tier_flat_amount') }} as amount,
+        {{ as_amount('billable_quantity * tier_unit_price') }} + {{ as_amount('tier_flat_amount') }} as amount,
     from charges_tiered
     where charge_model = 'volume' and contains_quantity
 

@@ -34,12 +34,11 @@ events_charged as (
         events_windowed.subscription_id,
         events_windowed.metric,
         events_windowed.quantity,
-        {{ as_amount(
-            'events_windowed.quantity * (percentage_charges.rate * 0.01)::decimal(38, 14)'
-            ~ ' + coalesce(percentage_charges.fixed_fee_per_event, 0)'
-        ) }} as unclamped_fee,
-        percentage_charges.per_event_min_amount,
-        percentage_charges.per_event_max_amount,
+        -- every term in the amount type: DuckDB resolves greatest(DECIMAL(38, 26), DECIMAL(38, 12)) to scale 12
+        {{ as_amount('events_windowed.quantity * (percentage_charges.rate * 0.01)::decimal(38, 14)') }}
+        + {{ as_amount('coalesce(percentage_charges.fixed_fee_per_event, 0)') }} as unclamped_fee,
+        {{ as_amount('percentage_charges.per_event_min_amount') }} as per_event_min_amount,
+        {{ as_amount('percentage_charges.per_event_max_amount') }} as per_event_max_amount,
     from events_windowed
     inner join windows_versioned
         on
@@ -65,10 +64,9 @@ final as (
         metric,
         count(*) as event_count,
         sum(quantity) as summed_quantity,
-        {{ as_amount(
-            'sum(least(greatest(unclamped_fee, coalesce(per_event_min_amount, unclamped_fee)),'
-            ~ ' coalesce(per_event_max_amount, unclamped_fee)))'
-        ) }} as fee_amount,
+        -- greatest() and least() skip nulls (on DuckDB and Postgres), so an absent minimum or maximum is no bound
+        {{ as_amount('sum(least(greatest(unclamped_fee, per_event_min_amount), per_event_max_amount))') }}
+            as fee_amount,
     from events_charged
     group by scenario, customer_id, window_start, subscription_id, metric
 

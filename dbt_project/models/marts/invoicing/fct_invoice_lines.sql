@@ -60,6 +60,20 @@ lines_dated as (
 
 ),
 
+lines_shared as (
+
+    select
+        *,
+        -- the billed share in days for the description (by-second shares shown to 1/100 day; text only)
+        case
+            when proration_unit = 'second'
+                then printf('%.2f of %.2f days', units_billed / 86400, units_in_period / 86400)
+            else units_billed || ' of ' || units_in_period || ' days'
+        end as share_text,
+    from lines_dated
+
+),
+
 lines_identified as (
 
     select
@@ -70,7 +84,7 @@ lines_identified as (
             'period_start'
         ]) }} as line_id,
         {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode') }} as amount_minor,
-    from lines_dated
+    from lines_shared
 
 ),
 
@@ -85,20 +99,19 @@ lines_described as (
                     || ', ' || period_start_text || ' to ' || period_end_text
                     || case
                         when units_billed < units_in_period
-                            then ' (prorated: ' || units_billed || ' of ' || units_in_period || ' '
-                                || proration_unit || 's)'
+                            then ' (prorated: ' || share_text || ')'
                         else ''
                     end
             when 'proration_credit'
                 then 'Unused time on ' || plan_name
                     || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
                     || ' from ' || period_start_text || ' to ' || period_end_text
-                    || ' (' || units_billed || ' of ' || units_in_period || ' ' || proration_unit || 's)'
+                    || ' (' || share_text || ')'
             when 'proration_charge'
                 then 'Remaining time on ' || plan_name
                     || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
                     || ' from ' || period_start_text || ' to ' || period_end_text
-                    || ' (' || units_billed || ' of ' || units_in_period || ' ' || proration_unit || 's)'
+                    || ' (' || share_text || ')'
             when 'usage'
                 then plan_name || ' - ' || coalesce(metric_name, metric)
                     || case
