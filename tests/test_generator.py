@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +17,8 @@ import pytest
 
 from dagster_billing.generator import MALFORMED_KINDS, generate_landing
 from dagster_billing.generator.subscriptions import ANNIVERSARY_MONTHLY_PLANS
+from dagster_billing.pricing import load_pricing_configs
+from dagster_billing.settings import REPO_ROOT
 
 START, END = date(2025, 1, 1), date(2026, 10, 1)
 
@@ -195,6 +197,14 @@ def test_customers_cover_every_anchor_day_and_both_collection_methods(landing):
     assert all((c["days_until_due"] != "") == (c["collection_method"] == "send_invoice") for c in customers)
     assert {"USD", "EUR", "GBP", "JPY"} == {c["currency"] for c in customers}
     assert {"", "America/New_York", "Europe/Berlin", "Asia/Tokyo"} == {c["timezone"] for c in customers}
+
+
+def test_one_customer_in_twenty_is_pinned_to_the_first_pricing_version(landing):
+    customers = _csv_dicts(landing.landing_dir, "customers.csv")
+    pins = Counter(c["pricing_version"] for c in customers)
+    assert pins == {"": 76, "2025-01": 4}  # 80 customers
+    known_versions = {config.version for config in load_pricing_configs(REPO_ROOT / "pricing_configs")}
+    assert set(pins) - {""} <= known_versions
 
 
 def _history(landing) -> dict[str, list[dict]]:

@@ -8,6 +8,8 @@ import pytest
 from landing_builders import connect
 
 from dagster_billing.ingestion.reference_data import ReferenceDataError, load_customers, load_subscriptions
+from dagster_billing.pricing import load_pricing_configs, write_pricing_tables
+from dagster_billing.settings import REPO_ROOT
 
 CUSTOMERS_HEADER = "customer_id,name,email,currency,billing_anchor,collection_method,days_until_due,timezone"
 SUBSCRIPTIONS_HEADER = "subscription_id,customer_id,plan_id,started_at,ended_at,quantity"
@@ -118,6 +120,46 @@ def test_every_customer_problem_is_listed_and_the_previous_snapshot_stays(con, l
     assert con.execute("select customer_id from raw.customers order by 1").fetchall() == [
         ("cus_a",),
         ("cus_b",),
+    ]
+
+
+PINNED_HEADER = f"{CUSTOMERS_HEADER},stripe_customer_id,pricing_version"
+
+
+def test_pricing_version_pin_is_optional_and_loaded(con, landing):
+    write(
+        landing,
+        "customers.csv",
+        PINNED_HEADER,
+        f"{GOOD_CUSTOMERS[0]},cus_stripe_a,2025-01",
+        f"{GOOD_CUSTOMERS[1]},,",
+    )
+    assert load_customers(con, landing) == 2
+    assert con.execute(
+        "select customer_id, stripe_customer_id, pricing_version from raw.customers order by 1"
+    ).fetchall() == [("cus_a", "cus_stripe_a", "2025-01"), ("cus_b", None, None)]
+
+
+def test_pricing_version_pin_with_a_space_is_refused(con, landing):
+    write(landing, "customers.csv", PINNED_HEADER, f"{GOOD_CUSTOMERS[0]},,2025 01")
+    assert problems_of(load_customers, con, landing) == [
+        "customers.csv row 1: field 'pricing_version': '2025 01' is not a pricing version name (e.g. 2025-01, "
+        "no spaces); leave it empty to follow the versions' effective dates"
+    ]
+
+
+def test_pricing_version_pin_must_name_a_loaded_version(con, landing):
+    write_pricing_tables(con, load_pricing_configs(REPO_ROOT / "pricing_configs"))
+    write(
+        landing,
+        "customers.csv",
+        PINNED_HEADER,
+        f"{GOOD_CUSTOMERS[0]},,2025-01",
+        f"{GOOD_CUSTOMERS[1]},,2024-07",
+    )
+    assert problems_of(load_customers, con, landing) == [
+        "customers.csv row 2: field 'pricing_version': '2024-07' is not a loaded pricing version "
+        "(known: 2025-01, 2026-01)"
     ]
 
 

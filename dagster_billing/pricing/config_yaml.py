@@ -27,9 +27,11 @@ def _mapping_without_duplicate_keys(
 ) -> dict:
     first_line: dict[object, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *anchor` merge keys are resolved by pyyaml; explicit keys override merged ones
         key = loader.construct_object(key_node, deep=True)
-        if key == "<<" or not isinstance(key, str | int | float | bool):
-            continue  # merge keys and odd keys are left to pyyaml
+        if not isinstance(key, str | int | float | bool):
+            continue  # odd keys are left to pyyaml
         if key in first_line:
             raise ConstructorError(
                 None,
@@ -50,8 +52,8 @@ def _date_or_problem(loader: _StrictLoader, node: yaml.ScalarNode) -> object:
         ) from exc
 
 
-_PLAIN_INT = re.compile(r"[-+]?[0-9]+")
-_PLAIN_DECIMAL = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PLAIN_DECIMAL = re.compile(r"[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
 def _int_from_text(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
