@@ -42,6 +42,15 @@ def run_summary(paths: BillingPaths) -> str:
             if windows
             else []
         )
+        invoices = (
+            con.execute(
+                "select currency, minor_unit_digits, count(*), count(*) filter (where collection_method = "
+                "'send_invoice'), sum(total_minor) from marts.fct_invoices where scenario = 'actual' "
+                "group by 1, 2 order by 1"
+            ).fetchall()
+            if _has_invoices(con)
+            else []
+        )
     finally:
         con.close()
     lines = [f"Warehouse: {paths.warehouse_path}"]
@@ -56,4 +65,26 @@ def run_summary(paths: BillingPaths) -> str:
         closed, open_, customers = windows
         lines.append(f"Billing windows: {closed} closed, {open_} open, for {customers} customers")
         lines += [f"  accepted events {status}: {n}" for status, n in unbilled]
+    if invoices:
+        lines.append(f"Invoices: {sum(row[2] for row in invoices)} (marts.fct_invoices, scenario actual)")
+        lines += [
+            f"  {currency}: {count} invoices ({manual} send_invoice), total {_major(total, digits)} {currency}"
+            for currency, digits, count, manual, total in invoices
+        ]
     return "\n".join(lines)
+
+
+def _has_invoices(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' "
+            "and table_name = 'fct_invoices'"
+        ).fetchone()[0]
+    )
+
+
+def _major(total_minor: int, digits: int) -> str:
+    """Integer minor units as major-unit text with the currency's digits (exact: string arithmetic only)."""
+    sign, text = ("-" if total_minor < 0 else ""), str(abs(total_minor)).rjust(digits + 1, "0")
+    whole, fraction = (text[:-digits], text[-digits:]) if digits else (text, "")
+    return f"{sign}{int(whole):,}" + (f".{fraction}" if digits else "")
