@@ -142,6 +142,17 @@ final as (
         base_fee_amount as unit_amount,
         line_period_start as period_start,
         line_period_end as period_end,
+        -- local dates from the window where the line's bounds are the window's (time-zone conversions are the
+        -- costly part of this model), converted only for a boundary inside the window
+        case when billing_at = window_start then window_start_date else window_end_date end as billing_date,
+        case
+            when line_period_start = window_start then window_start_date
+            else {{ utc_to_local_date('line_period_start', 'timezone') }}
+        end as period_start_date,
+        case
+            when line_period_end = window_end then window_end_date
+            else {{ utc_to_local_date('line_period_end', 'timezone') }}
+        end as period_end_date,
         window_start,
         window_end,
         amount,

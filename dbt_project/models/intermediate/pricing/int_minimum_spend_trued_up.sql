@@ -27,6 +27,8 @@ subscription_windows as (
         currency,
         window_start,
         window_end,
+        window_start_date,
+        window_end_date,
         pricing_version,
         subscription_id,
         plan_id,
@@ -54,8 +56,8 @@ subscription_windows as (
         ) as units_covered,
     from subscription_segments
     group by
-        scenario, customer_id, currency, window_start, window_end, pricing_version, subscription_id, plan_id,
-        plan_name, minor_unit_digits, rounding_mode, minimum_spend_amount
+        scenario, customer_id, currency, window_start, window_end, window_start_date, window_end_date,
+        pricing_version, subscription_id, plan_id, plan_name, minor_unit_digits, rounding_mode, minimum_spend_amount
 
 ),
 
@@ -98,6 +100,9 @@ final as (
         coalesce(usage_totals.usage_amount, 0) as usage_amount,
         minimums_prorated.window_start as period_start,
         minimums_prorated.window_end as period_end,
+        minimums_prorated.window_end_date as billing_date,
+        minimums_prorated.window_start_date as period_start_date,
+        minimums_prorated.window_end_date as period_end_date,
         minimums_prorated.window_start,
         minimums_prorated.window_end,
         {{ as_amount('minimums_prorated.minimum_amount - coalesce(usage_totals.usage_amount, 0)') }} as amount,

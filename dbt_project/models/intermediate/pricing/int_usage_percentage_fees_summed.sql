@@ -5,10 +5,13 @@
     a percentage charge are read (an empty charge list reads none). -#}
 with
 
+-- the metric filter first, so DuckDB prunes the event scan (an empty charge list reads almost nothing)
 events_windowed as (
 
     select * from {{ ref('int_usage_events_windowed') }}
-    where billing_status = 'billable'
+    where
+        billing_status = 'billable'
+        and metric in (select metric from {{ ref('stg_pricing_charges') }} where charge_model = 'percentage')
 
 ),
 

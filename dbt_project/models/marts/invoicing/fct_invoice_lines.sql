@@ -22,12 +22,6 @@ minimum_spend_lines as (
 
 ),
 
-customers as (
-
-    select * from {{ ref('stg_customers') }}
-
-),
-
 run as (
 
     select {{ as_of_timestamp() }} as as_of
@@ -48,13 +42,9 @@ lines_dated as (
 
     select
         lines.*,
-        customers.timezone,
-        {{ utc_to_local_date('lines.billing_at', 'customers.timezone') }} as billing_date,
-        strftime({{ utc_to_local_date('lines.period_start', 'customers.timezone') }}, '%Y-%m-%d') as period_start_text,
-        strftime({{ utc_to_local_date('lines.period_end', 'customers.timezone') }}, '%Y-%m-%d') as period_end_text,
+        strftime(lines.period_start_date, '%Y-%m-%d') as period_start_text,
+        strftime(lines.period_end_date, '%Y-%m-%d') as period_end_text,
     from lines
-    inner join customers
-        on lines.customer_id = customers.customer_id
     cross join run
     where lines.billing_at <= run.as_of
 
@@ -187,6 +177,7 @@ final as (
         minor_unit_digits,
         rounding_mode,
         description,
+        billing_at,
     from lines_described
 
 )
