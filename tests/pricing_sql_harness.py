@@ -21,7 +21,7 @@ create schema if not exists staging;
 create schema if not exists intermediate;
 create or replace table intermediate.int_subscription_segments_priced (
     scenario varchar, customer_id varchar, currency varchar, window_start timestamp, window_end timestamp,
-    pricing_version varchar, subscription_id varchar, plan_id varchar, plan_name varchar,
+    window_start_date date, window_end_date date, pricing_version varchar, subscription_id varchar, plan_id varchar, plan_name varchar,
     minor_unit_digits integer, rounding_mode varchar, is_plan_priced boolean
 );
 create or replace table intermediate.int_usage_aggregated_to_billing_windows (
@@ -117,8 +117,8 @@ class PricingSql:
         plan = f"p{index}"
         con.execute(
             "insert into intermediate.int_subscription_segments_priced values "
-            "('actual', ?, ?, ?, ?, 'v1', ?, ?, 'Plan', ?, ?, true)",
-            [customer, case.currency, *WINDOW, f"s{index}", plan, case.digits, case.mode],
+            "('actual', ?, ?, ?, ?, ?::date, ?::date, 'v1', ?, ?, 'Plan', ?, ?, true)",
+            [customer, case.currency, *WINDOW, *WINDOW, f"s{index}", plan, case.digits, case.mode],
         )
         con.execute(
             "insert into intermediate.int_billing_windows_versioned values ('actual', ?, ?, 'v1', ?)",
