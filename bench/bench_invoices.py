@@ -106,7 +106,9 @@ def _processing_seconds(run: dict) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "data" / "bench")
@@ -120,7 +122,9 @@ def main() -> None:
 
     landing = _landing(args)
     if not landing.exists():
-        print(f"Generating {args.events:,} events for {args.customers:,} customers in {landing} ...", flush=True)
+        print(
+            f"Generating {args.events:,} events for {args.customers:,} customers in {landing} ...", flush=True
+        )
         windowing_bench._generate(landing, args.events, args.customers)
     read = _in_subprocess("read", args)
     runs = sorted((_in_subprocess("invoices", args) for _ in range(args.repeat)), key=_processing_seconds)

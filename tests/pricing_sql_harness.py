@@ -11,9 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from dbt_harness import run_dbt
 
 from dagster_billing.pricing.reference import Charge
-from dbt_harness import run_dbt
 
 COMPILED = Path("compiled", "billing")
 INPUT_TABLES_DDL = """
@@ -91,7 +91,9 @@ class PricingSql:
         self._percentage_sql = (
             compiled / "models/intermediate/pricing/int_usage_percentage_fees_summed.sql"
         ).read_text()
-        self._charges_sql = (compiled / "models/intermediate/pricing/int_usage_charges_priced.sql").read_text()
+        self._charges_sql = (
+            compiled / "models/intermediate/pricing/int_usage_charges_priced.sql"
+        ).read_text()
         self._rounded_sql = (compiled / "analyses/usage_lines_rounded.sql").read_text()
         self._con = duckdb.connect(str(path))
         self._con.execute("set TimeZone = 'UTC'")
@@ -101,7 +103,9 @@ class PricingSql:
         con.execute(INPUT_TABLES_DDL)
         for index, case in enumerate(cases):
             self._insert(index, case)
-        con.execute(f"create or replace table intermediate.int_usage_percentage_fees_summed as {self._percentage_sql}")
+        con.execute(
+            f"create or replace table intermediate.int_usage_percentage_fees_summed as {self._percentage_sql}"
+        )
         con.execute(f"create or replace table intermediate.int_usage_charges_priced as {self._charges_sql}")
         rows = con.execute(
             f"select customer_id, tier, quantity, amount, amount_minor from ({self._rounded_sql}) "
@@ -154,6 +158,15 @@ class PricingSql:
         for number, tier in enumerate(charge.tiers, start=1):
             con.execute(
                 "insert into staging.stg_pricing_charge_tiers values ('actual', 'v1', ?, ?, 'm', ?, ?, ?, ?, ?, ?)",
-                [plan, case.currency, number, lower, tier.up_to, tier.unit_amount, tier.rate, tier.flat_amount],
+                [
+                    plan,
+                    case.currency,
+                    number,
+                    lower,
+                    tier.up_to,
+                    tier.unit_amount,
+                    tier.rate,
+                    tier.flat_amount,
+                ],
             )
             lower = tier.up_to if tier.up_to is not None else lower

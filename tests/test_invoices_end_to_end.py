@@ -65,9 +65,17 @@ def test_run_succeeds(invoice_scenario):
 
 
 def test_card_customer_first_invoice_bills_two_seats_in_advance(invoice_scenario):
-    assert _lines(invoice_scenario, "cus_card", "2026-01-15") == [("base_fee", "sub_card_1", None, None, 2.0, 4000)]
+    assert _lines(invoice_scenario, "cus_card", "2026-01-15") == [
+        ("base_fee", "sub_card_1", None, None, 2.0, 4000)
+    ]
     assert _invoice(invoice_scenario, "cus_card", "2026-01-15") == (
-        "USD", "charge_automatically", "2026-01-15", 1, 4000, 4000, "2026-01",
+        "USD",
+        "charge_automatically",
+        "2026-01-15",
+        1,
+        4000,
+        4000,
+        "2026-01",
     )
 
 
@@ -81,27 +89,50 @@ def test_card_customer_seat_change_prorates_and_usage_is_tiered_per_subscription
         ("usage", "sub_card_1", "storage_gb", None, 2.0, 500),  # max 14 GB -> 2 packages of 10 x 2.50
         ("usage", "sub_card_2", "api_calls", 1, 10000.0, 2000),  # 12,500 - 1,000 = 11,500: 10,000 x 0.002
         ("usage", "sub_card_2", "api_calls", 2, 1500.0, 150),  # and 1,500 x 0.001
-        ("usage", "sub_card_2", "storage_gb", None, 4.0, 1000),  # 31 GB (retried event counted once) -> 4 x 2.50
+        (
+            "usage",
+            "sub_card_2",
+            "storage_gb",
+            None,
+            4.0,
+            1000,
+        ),  # 31 GB (retried event counted once) -> 4 x 2.50
     ]
     assert _invoice(invoice_scenario, "cus_card", "2026-02-15") == (
-        "USD", "charge_automatically", "2026-02-15", 8, 13054, 13054, "2026-01, 2026-02",
+        "USD",
+        "charge_automatically",
+        "2026-02-15",
+        8,
+        13054,
+        13054,
+        "2026-01, 2026-02",
     )
 
 
 def test_manual_invoice_customer_in_yen_with_half_even_rounding(invoice_scenario):
     # Tokyo midnight boundaries: the event at 23:30 on Feb 27 (JST) is in the first window, 00:30 Feb 28 is not.
-    assert _lines(invoice_scenario, "cus_manual", "2026-01-31") == [("base_fee", "sub_manual_1", None, None, 1.0, 3000)]
+    assert _lines(invoice_scenario, "cus_manual", "2026-01-31") == [
+        ("base_fee", "sub_manual_1", None, None, 1.0, 3000)
+    ]
     assert _lines(invoice_scenario, "cus_manual", "2026-02-28") == [
         ("base_fee", "sub_manual_1", None, None, 1.0, 3500),
         ("usage", "sub_manual_1", "api_calls", 1, 3335.0, 1000),  # 3,335 x 0.3 = 1000.5 -> 1000 (half_even)
     ]
     assert _invoice(invoice_scenario, "cus_manual", "2026-02-28") == (
-        "JPY", "send_invoice", "2026-03-30", 2, 4500, 4500, "2026-01, 2026-02",
+        "JPY",
+        "send_invoice",
+        "2026-03-30",
+        2,
+        4500,
+        4500,
+        "2026-01, 2026-02",
     )
 
 
 def test_pinned_customer_keeps_the_old_price(invoice_scenario):
-    assert _lines(invoice_scenario, "cus_pinned", "2026-02-10") == [("base_fee", "sub_pinned_1", None, None, 1.0, 2000)]
+    assert _lines(invoice_scenario, "cus_pinned", "2026-02-10") == [
+        ("base_fee", "sub_pinned_1", None, None, 1.0, 2000)
+    ]
 
 
 def test_only_billing_dates_up_to_as_of_are_invoiced(invoice_scenario):
@@ -139,7 +170,9 @@ def _table(warehouse: Path, table: str, key: str) -> list[tuple]:
         return con.execute(f"select * from {table} order by {key}").fetchall()
 
 
-@pytest.mark.parametrize(("table", "key"), [("marts.fct_invoices", "invoice_id"), ("marts.fct_invoice_lines", "line_id")])
+@pytest.mark.parametrize(
+    ("table", "key"), [("marts.fct_invoices", "invoice_id"), ("marts.fct_invoice_lines", "line_id")]
+)
 def test_rebuilding_the_warehouse_gives_identical_invoices(pipeline_scenario, rebuilt_warehouse, table, key):
     original = _table(pipeline_scenario.paths.warehouse_path, table, key)
     assert len(original) > 100

@@ -57,13 +57,20 @@ DOCUMENTED_EXAMPLES = [
     ("stripe_graduated_6_fonts", usd(Charge("graduated", tiers=STRIPE_FONT_TIERS), 6), [3500, 650]),
     ("stripe_graduated_25_fonts", usd(Charge("graduated", tiers=STRIPE_FONT_TIERS), 25), [3500, 3250, 9000]),
     ("stripe_volume_flat_rate_12", usd(Charge("volume", tiers=STRIPE_FLAT_TIERS), 12), [6600]),
-    ("stripe_graduated_flat_rate_12", usd(Charge("graduated", tiers=STRIPE_FLAT_TIERS), 12), [3500, 4000, 3600]),
+    (
+        "stripe_graduated_flat_rate_12",
+        usd(Charge("graduated", tiers=STRIPE_FLAT_TIERS), 12),
+        [3500, 4000, 3600],
+    ),
     ("stripe_volume_zero_bills_first_flat", usd(Charge("volume", tiers=STRIPE_FLAT_TIERS), 0), [1000]),
     ("stripe_graduated_zero_bills_first_flat", usd(Charge("graduated", tiers=STRIPE_FLAT_TIERS), 0), [1000]),
     ("lago_standard_1000_calls", usd(Charge("per_unit", unit_amount=D("0.05")), 1000), [5000]),
     (
         "lago_graduated_250_units",
-        usd(Charge("graduated", tiers=(Tier(D(100), D(1)), Tier(D(200), D("0.50")), Tier(None, D("0.10")))), 250),
+        usd(
+            Charge("graduated", tiers=(Tier(D(100), D(1)), Tier(D(200), D("0.50")), Tier(None, D("0.10")))),
+            250,
+        ),
         [10000, 5000, 500],
     ),
     ("lago_volume_65000_calls", usd(Charge("volume", tiers=LAGO_VOLUME_TIERS), 65_000), [4900]),
@@ -72,11 +79,21 @@ DOCUMENTED_EXAMPLES = [
         usd(Charge("package", included_units=D(100), package_size=D(100), package_amount=D(5)), 201),
         [1000],
     ),
-    ("lago_percentage_1_2_pct_plus_fee", usd(Charge("percentage", rate=D("1.2"), fixed_fee_per_event=D("0.10")), 0, [50]), [70]),
+    (
+        "lago_percentage_1_2_pct_plus_fee",
+        usd(Charge("percentage", rate=D("1.2"), fixed_fee_per_event=D("0.10")), 0, [50]),
+        [70],
+    ),
     (
         "lago_percentage_per_transaction_min_max",
         usd(
-            Charge("percentage", rate=D("2.9"), fixed_fee_per_event=D("0.30"), per_event_min=D("0.50"), per_event_max=D(20)),
+            Charge(
+                "percentage",
+                rate=D("2.9"),
+                fixed_fee_per_event=D("0.30"),
+                per_event_min=D("0.50"),
+                per_event_max=D(20),
+            ),
             0,
             [5, 100, 1000],
         ),
@@ -100,8 +117,13 @@ def test_documented_example_in_sql(pricing_sql, case, expected_minor):
     assert lines == reference_lines(case)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(st.lists(priced_cases(), min_size=1, max_size=20))
 def test_sql_pricing_matches_the_python_reference(pricing_sql, cases):
-    cases = [PricingCase(c.charge, c.window_quantity, c.event_quantities, c.currency, c.digits, c.mode) for c in cases]
+    cases = [
+        PricingCase(c.charge, c.window_quantity, c.event_quantities, c.currency, c.digits, c.mode)
+        for c in cases
+    ]
     assert sql_lines(pricing_sql, cases) == [reference_lines(case) for case in cases]

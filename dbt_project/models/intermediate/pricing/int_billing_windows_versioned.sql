@@ -65,7 +65,8 @@ versions_in_force as (
         windows_in_scenarios.window_start,
         pricing_versions.pricing_version,
         row_number() over (
-            partition by windows_in_scenarios.scenario, windows_in_scenarios.customer_id, windows_in_scenarios.window_start
+            partition by
+                windows_in_scenarios.scenario, windows_in_scenarios.customer_id, windows_in_scenarios.window_start
             order by
                 -- a version effective after the window's start only counts when no version is (the earliest one)
                 pricing_versions.effective_from <= windows_in_scenarios.window_start_date desc,

@@ -25,19 +25,19 @@ segments_measured as (
         case proration_unit
             when 'day'
                 then date_diff(
-                    'day',
-                    {{ utc_to_local_date('period_start', 'timezone') }},
-                    window_end_date
-                )
+                        'day',
+                        {{ utc_to_local_date('period_start', 'timezone') }},
+                        window_end_date
+                    )
             else {{ seconds_between('period_start', 'window_end') }}
         end as units_in_period,
         case proration_unit
             when 'day'
                 then date_diff(
-                    'day',
-                    {{ utc_to_local_date('segment_start', 'timezone') }},
-                    {{ utc_to_local_date('segment_end', 'timezone') }}
-                )
+                        'day',
+                        {{ utc_to_local_date('segment_start', 'timezone') }},
+                        {{ utc_to_local_date('segment_end', 'timezone') }}
+                    )
             else {{ seconds_between('segment_start', 'segment_end') }}
         end as units_covered,
         case proration_unit

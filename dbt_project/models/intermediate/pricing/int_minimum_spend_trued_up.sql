@@ -47,10 +47,10 @@ subscription_windows as (
             case proration_unit
                 when 'day'
                     then date_diff(
-                        'day',
-                        {{ utc_to_local_date('segment_start', 'timezone') }},
-                        {{ utc_to_local_date('segment_end', 'timezone') }}
-                    )
+                            'day',
+                            {{ utc_to_local_date('segment_start', 'timezone') }},
+                            {{ utc_to_local_date('segment_end', 'timezone') }}
+                        )
                 else {{ seconds_between('segment_start', 'segment_end') }}
             end
         ) as units_covered,

@@ -35,7 +35,7 @@ subscription_overlaps as (
     inner join subscriptions
         on
             billing_windows.customer_id = subscriptions.customer_id
-            and subscriptions.started_at < billing_windows.window_end
+            and billing_windows.window_end > subscriptions.started_at
             and coalesce(subscriptions.ended_at, 'infinity'::timestamp) > billing_windows.window_start
 
 ),

@@ -170,7 +170,10 @@ charges_tiered as (
 graduated_lines as (
 
     select
-        * exclude (tier_number, lower_bound, up_to, tier_flat_amount, tier_unit_price, tier_unit_amount, is_entered, contains_quantity),
+        * exclude (
+            tier_number, lower_bound, up_to, tier_flat_amount, tier_unit_price, tier_unit_amount, is_entered,
+            contains_quantity
+        ),
         tier_number as tier,
         greatest(least(billable_quantity, coalesce(up_to, billable_quantity)) - lower_bound, 0)::decimal(38, 12)
             as line_quantity,
@@ -190,7 +193,10 @@ graduated_lines as (
 volume_lines as (
 
     select
-        * exclude (tier_number, lower_bound, up_to, tier_flat_amount, tier_unit_price, tier_unit_amount, is_entered, contains_quantity),
+        * exclude (
+            tier_number, lower_bound, up_to, tier_flat_amount, tier_unit_price, tier_unit_amount, is_entered,
+            contains_quantity
+        ),
         tier_number as tier,
         billable_quantity as line_quantity,
         tier_unit_amount as line_unit_amount,

@@ -6,12 +6,19 @@
 with
 
 -- the metric filter first, so DuckDB prunes the event scan (an empty charge list reads almost nothing)
+percentage_metrics as (
+
+    select distinct metric from {{ ref('stg_pricing_charges') }}
+    where charge_model = 'percentage'
+
+),
+
 events_windowed as (
 
     select * from {{ ref('int_usage_events_windowed') }}
     where
         billing_status = 'billable'
-        and metric in (select metric from {{ ref('stg_pricing_charges') }} where charge_model = 'percentage')
+        and metric in (select percentage_metrics.metric from percentage_metrics)
 
 ),
 

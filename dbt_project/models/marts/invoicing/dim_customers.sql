@@ -34,7 +34,8 @@ subscriptions_in_force as (
         subscriptions.plan_id,
         subscriptions.quantity,
         row_number() over (
-            partition by subscriptions.customer_id order by subscriptions.started_at desc, subscriptions.subscription_id desc
+            partition by subscriptions.customer_id
+            order by subscriptions.started_at desc, subscriptions.subscription_id desc
         ) as recency_rank,
     from subscriptions
     cross join run
