@@ -92,7 +92,10 @@ def add_missing_lines(
     """A resumed draft may hold some lines already (Stripe forgets idempotency keys after 24 hours)."""
     present: set[str] = set()
     if resumed:
-        present = {line.metadata.get(LINE_ID_KEY, "") for line in lines_in_stripe(client, stripe_ids[1])}
+        lines = lines_in_stripe(client, stripe_ids[1])
+        present = {
+            line.metadata[LINE_ID_KEY] for line in lines if line.metadata and LINE_ID_KEY in line.metadata
+        }
     for line in invoice.lines:
         if line.line_id in present:
             continue
