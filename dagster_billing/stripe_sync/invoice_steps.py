@@ -99,9 +99,15 @@ def add_missing_lines(
     for line in invoice.lines:
         if line.line_id in present:
             continue
-        params = _line_params(invoice, stripe_ids, line)
-        options = _options(invoice.invoice_id, "line", line.line_id)
-        retry_rate_limited(lambda p=params, o=options: client.v1.invoice_items.create(params=p, options=o))
+        _add_line(
+            client,
+            _line_params(invoice, stripe_ids, line),
+            _options(invoice.invoice_id, "line", line.line_id),
+        )
+
+
+def _add_line(client: stripe.StripeClient, params: InvoiceItemCreateParams, options: RequestOptions) -> None:
+    retry_rate_limited(lambda: client.v1.invoice_items.create(params=params, options=options))
 
 
 def finalize(client: stripe.StripeClient, invoice: DueInvoice, stripe_invoice_id: str) -> stripe.Invoice:
