@@ -25,5 +25,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check dagster_billing tests bench
 	$(BIN)/ruff format --check dagster_billing tests bench
+	# every parameter sent to Stripe is checked against the SDK's typed params
+	$(BIN)/mypy dagster_billing/stripe_sync dagster_billing/local_stripe/cards.py dagster_billing/local_stripe/demo.py
 	mkdir -p data/sqlfluff  # sqlfluff's dbt templater opens a warehouse file; give it a scratch one
 	BILLING_WAREHOUSE_PATH=$(CURDIR)/data/sqlfluff/warehouse.duckdb $(BIN)/sqlfluff lint dbt_project/models

@@ -47,6 +47,7 @@ def _run(paths: BillingPaths, as_of: str) -> int:
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
         result = run_pipeline(paths, as_of)
     print(run_summary(paths))
+    print(_stripe_summary(paths))
     if not result.success:
         print("The run did not complete:", file=sys.stderr)
         for failure in result.failures:
@@ -57,6 +58,12 @@ def _run(paths: BillingPaths, as_of: str) -> int:
         f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*)"
     )
     return 0
+
+
+def _stripe_summary(paths: BillingPaths) -> str:
+    from dagster_billing.stripe_sync.run_summary import stripe_summary
+
+    return stripe_summary(paths.warehouse_path)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -73,7 +80,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     paths = BillingPaths(DEMO_DIR / "landing", DEMO_DIR / "warehouse.duckdb", billing_paths().pricing_dir)
     _generate(paths.landing_dir, args.customers, args.events, args.seed, date.fromisoformat(DEMO_AS_OF))
-    return _run(paths, DEMO_AS_OF)
+    from dagster_billing.local_stripe.demo import demo_stripe
+
+    with demo_stripe(DEMO_DIR / "localstripe"):  # invoices are finalized in a local Stripe emulator
+        return _run(paths, DEMO_AS_OF)
 
 
 def _add_path_options(parser: argparse.ArgumentParser) -> None:

@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_billing.defs.dbt import assets as dbt_assets
 from dagster_billing.defs.orchestration import schedules as orchestration_schedules
 from dagster_billing.defs.pricing import assets as pricing_assets
+from dagster_billing.defs.stripe import assets as stripe_assets
 from dagster_billing.defs.usage import assets as usage_assets
 from dagster_billing.defs.usage import checks as usage_checks
 from dagster_billing.defs.usage import sensors as usage_sensors
@@ -21,4 +22,5 @@ def defs() -> dg.Definitions:
         dbt_assets.defs(),
         usage_sensors.defs(),
         orchestration_schedules.defs(),
+        stripe_assets.defs(),
     )

@@ -20,6 +20,8 @@ from dagster_billing.settings import (
     BillingPaths,
 )
 
+pytest_plugins = ["stripe_fixtures"]  # the local Stripe emulator and invoice-mart warehouses
+
 E2E_AS_OF = "2026-10-01"
 
 

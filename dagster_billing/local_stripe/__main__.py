@@ -1,0 +1,3 @@
+from dagster_billing.local_stripe.server import main
+
+main()

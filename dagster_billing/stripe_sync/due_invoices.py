@@ -1,0 +1,90 @@
+"""The warehouse invoices a run must finalize: `scenario = 'actual'`, due, and not yet finalized in Stripe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import duckdb
+
+# Invoices whose last attempt ended in `error` (or never ended) are taken up again; every other outcome is final
+# for this step (a declined card is followed up by dunning, not by finalizing again).
+PENDING_OUTCOME = "(sync.outcome is null or sync.outcome = 'error')"
+
+
+@dataclass(frozen=True)
+class DueLine:
+    line_id: str
+    line_number: int
+    amount_minor: int
+    description: str
+    period_start: datetime
+    period_end: datetime
+
+
+@dataclass
+class DueInvoice:
+    invoice_id: str
+    customer_id: str
+    billing_date: date
+    currency: str
+    collection_method: str
+    days_until_due: int | None
+    due_date: date
+    period_start: datetime
+    period_end: datetime
+    total_minor: int
+    stripe_customer_id: str | None
+    lines: list[DueLine] = field(default_factory=list)
+
+
+class InvoiceMartsMissing(Exception):
+    pass
+
+
+def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'marts' "
+        "and table_name in ('fct_invoices', 'fct_invoice_lines')"
+    ).fetchone()
+    if not found or found[0] != 2:
+        raise InvoiceMartsMissing(
+            "marts.fct_invoices or marts.fct_invoice_lines does not exist in the warehouse: run the dbt models first"
+        )
+
+
+def load_due_invoices(con: duckdb.DuckDBPyConnection) -> list[DueInvoice]:
+    _require_marts(con)
+    rows = con.execute(
+        f"""
+        select i.invoice_id, i.customer_id, i.billing_date, i.currency, i.collection_method, i.days_until_due,
+            i.due_date, i.period_start, i.period_end, i.total_minor, i.stripe_customer_id
+        from marts.fct_invoices as i
+        left join stripe.invoice_sync as sync on sync.invoice_id = i.invoice_id
+        where i.scenario = 'actual' and {PENDING_OUTCOME}
+        order by i.billing_at, i.invoice_id
+        """
+    ).fetchall()
+    invoices = {row[0]: DueInvoice(*row) for row in rows}
+    for invoice_id, *line in _lines(con):
+        if invoice_id in invoices:
+            invoices[invoice_id].lines.append(DueLine(*line))
+    return list(invoices.values())
+
+
+def _lines(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        f"""
+        select l.invoice_id, l.line_id, l.line_number, l.amount_minor,
+            coalesce(nullif(l.description, ''), l.line_type), l.period_start, l.period_end
+        from marts.fct_invoice_lines as l
+        left join stripe.invoice_sync as sync on sync.invoice_id = l.invoice_id
+        where l.scenario = 'actual' and {PENDING_OUTCOME}
+        order by l.invoice_id, l.line_number
+        """
+    ).fetchall()
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Warehouse timestamps are naive UTC."""
+    return int(moment.replace(tzinfo=timezone.utc).timestamp())
