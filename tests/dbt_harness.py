@@ -27,7 +27,7 @@ create schema if not exists raw;
 create table raw.customers (
     customer_id varchar not null, name varchar, email varchar, currency varchar, billing_anchor date not null,
     collection_method varchar, days_until_due integer, timezone varchar not null default 'UTC',
-    stripe_customer_id varchar, source_file varchar, source_row bigint
+    stripe_customer_id varchar, pricing_version varchar, source_file varchar, source_row bigint
 );
 create table raw.subscriptions (
     subscription_id varchar not null, customer_id varchar not null, plan_id varchar not null,
@@ -38,12 +38,32 @@ create table raw.usage_events (
     event_id varchar, customer_id varchar, metric varchar, quantity decimal(38, 12), occurred_at timestamp,
     properties json, source_file_id integer, source_row bigint
 );
+create table raw.pricing_versions (
+    scenario varchar not null, pricing_version varchar, effective_from date, rounding_mode varchar,
+    source_file varchar
+);
 create table raw.pricing_plans (
-    pricing_version varchar, effective_from date, plan_id varchar, plan_name varchar, currency varchar,
-    interval_unit varchar, interval_count integer, billing_time varchar
+    scenario varchar not null, pricing_version varchar, effective_from date, plan_id varchar, currency varchar,
+    plan_name varchar, interval_unit varchar, interval_count integer, billing_time varchar,
+    minor_unit_digits integer default 2, rounding_mode varchar default 'half_up',
+    proration_unit varchar default 'second', base_fee_amount decimal(38, 12) default 0,
+    base_fee_timing varchar default 'in_advance', minimum_spend_amount decimal(38, 12), source_file varchar
 );
 create table raw.pricing_metrics (
-    pricing_version varchar, metric varchar, metric_name varchar, aggregation varchar, unique_property varchar
+    scenario varchar not null, pricing_version varchar, metric varchar, metric_name varchar, aggregation varchar,
+    unique_property varchar, source_file varchar
+);
+create table raw.pricing_charges (
+    scenario varchar not null, pricing_version varchar, plan_id varchar, currency varchar, metric varchar,
+    charge_model varchar, included_units decimal(38, 12), unit_amount decimal(38, 12),
+    package_size decimal(38, 12), package_amount decimal(38, 12), package_rounding varchar, rate decimal(38, 12),
+    fixed_fee_per_event decimal(38, 12), per_event_min_amount decimal(38, 12),
+    per_event_max_amount decimal(38, 12), source_file varchar
+);
+create table raw.pricing_charge_tiers (
+    scenario varchar not null, pricing_version varchar, plan_id varchar, currency varchar, metric varchar,
+    tier_number integer, lower_bound decimal(38, 12), up_to decimal(38, 12), unit_amount decimal(38, 12),
+    rate decimal(38, 12), flat_amount decimal(38, 12)
 );
 """
 
@@ -106,18 +126,21 @@ def _write_raw(path: Path) -> None:
         for plan_id, (unit, count, billing_time) in PLANS.items():
             for version, effective_from in (("v1", "2020-01-01"), ("v2", "2024-04-01")):
                 con.execute(
-                    "insert into raw.pricing_plans values (?, ?, ?, ?, 'EUR', ?, ?, ?)",
+                    "insert into raw.pricing_plans (scenario, pricing_version, effective_from, plan_id, plan_name,"
+                    " currency, interval_unit, interval_count, billing_time)"
+                    " values ('actual', ?, ?, ?, ?, 'EUR', ?, ?, ?)",
                     [version, effective_from, plan_id, plan_id.title(), unit, count, billing_time],
                 )
         for metric, (aggregation, unique_property) in METRICS.items():
             for version in ("v1", "v2"):
                 con.execute(
-                    "insert into raw.pricing_metrics values (?, ?, ?, ?, ?)",
+                    "insert into raw.pricing_metrics (scenario, pricing_version, metric, metric_name, aggregation,"
+                    " unique_property) values ('actual', ?, ?, ?, ?, ?)",
                     [version, metric, metric.replace("_", " "), aggregation, unique_property],
                 )
         for row, (customer_id, anchor, timezone) in enumerate(_ROWS["customers"], start=1):
             con.execute(
-                "insert into raw.customers values (?, ?, ?, 'EUR', ?, 'charge_automatically', null, ?, null,"
+                "insert into raw.customers values (?, ?, ?, 'EUR', ?, 'charge_automatically', null, ?, null, null,"
                 " 'customers.csv', ?)",
                 [customer_id, customer_id, f"{customer_id}@example.com", anchor, timezone, row],
             )

@@ -29,6 +29,9 @@ _NOUNS = (
 )
 _TIMEZONES = ("America/New_York", "Europe/Berlin", "Asia/Tokyo")
 LEAP_DAY = date(2024, 2, 29)
+# About one customer in 20 is grandfathered: pinned to the first pricing version whatever the date.
+PINNED_PRICING_VERSION = "2025-01"
+PIN_EVERY = 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Customer:
     collection_method: str
     days_until_due: int | None
     timezone: str  # "" means UTC
+    pricing_version: str = ""  # "" means the version in force by effective date
 
     def csv_row(self) -> tuple[str, ...]:
         due = "" if self.days_until_due is None else str(self.days_until_due)
@@ -54,6 +58,7 @@ class Customer:
             due,
             self.timezone,
             "",
+            self.pricing_version,
         )
 
 
@@ -105,6 +110,8 @@ def build_customers(rng: random.Random, count: int, start: date, end: date) -> l
                 collection_method="send_invoice" if sends_invoice else "charge_automatically",
                 days_until_due=rng.choice((7, 15, 30, 45)) if sends_invoice else None,
                 timezone=rng.choice(_TIMEZONES) if rng.random() < 0.3 else "",
+                # by position, not by a random draw, so adding pins left the rest of the data unchanged
+                pricing_version=PINNED_PRICING_VERSION if index % PIN_EVERY == PIN_EVERY - 2 else "",
             )
         )
     return customers

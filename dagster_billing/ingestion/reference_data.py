@@ -25,6 +25,8 @@ CUSTOMER_REQUIRED_COLUMNS = (
     "collection_method",
 )
 SUBSCRIPTION_REQUIRED_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
+# A pricing version name as written in the configs' `version` field.
+_VERSION_NAME = re.compile(r"\S+")
 
 
 class ReferenceDataError(ValueError):
@@ -135,6 +137,17 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(_problem(file, number, "timezone", f"'{zone}' is not an IANA time zone name"))
+        pinned_version = row.get("pricing_version") or None
+        if pinned_version and not _VERSION_NAME.fullmatch(pinned_version):
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "pricing_version",
+                    f"'{pinned_version}' is not a pricing version name (e.g. 2025-01, no spaces); leave it "
+                    f"empty to follow the versions' effective dates",
+                )
+            )
         if len(problems) == errors_before:
             records.append(
                 (
@@ -147,6 +160,7 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
                     days,
                     zone,
                     row.get("stripe_customer_id") or None,
+                    pinned_version,
                     file,
                     number,
                 )
@@ -259,6 +273,7 @@ CUSTOMER_CSV_COLUMNS = (
     "days_until_due",
     "timezone",
     "stripe_customer_id",
+    "pricing_version",
 )
 SUBSCRIPTION_CSV_COLUMNS = (
     "subscription_id",
@@ -275,17 +290,43 @@ SUBSCRIPTION_TABLE_COLUMNS = [*SUBSCRIPTION_CSV_COLUMNS, "source_file", "source_
 
 def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
     records = validate_customers(_read_rows(con, landing_dir / "customers.csv", CUSTOMER_REQUIRED_COLUMNS))
+    _check_pins(con, records)
     _replace_table(
         con,
         """create or replace table raw.customers (
             customer_id varchar primary key, name varchar, email varchar, currency varchar not null,
             billing_anchor date not null, collection_method varchar not null, days_until_due integer,
-            timezone varchar not null, stripe_customer_id varchar, source_file varchar, source_row integer)""",
+            timezone varchar not null, stripe_customer_id varchar, pricing_version varchar, source_file varchar,
+            source_row integer)""",
         "raw.customers",
         CUSTOMER_TABLE_COLUMNS,
         records,
     )
     return len(records)
+
+
+def _check_pins(con: duckdb.DuckDBPyConnection, records: list[tuple]) -> None:
+    """A pin must name a loaded pricing version. Checked only once the pricing tables exist (customers may be
+    loaded first); the dbt relationships test on stg_customers.pinned_pricing_version checks it on every build."""
+    pin_at = CUSTOMER_TABLE_COLUMNS.index("pricing_version")
+    pinned = [record for record in records if record[pin_at]]
+    if not pinned:
+        return
+    try:
+        rows = con.execute(
+            "select pricing_version from raw.pricing_versions where scenario = 'actual'"
+        ).fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):  # not loaded yet, or an older table layout
+        return
+    known = {version for (version,) in rows}
+    problems = [
+        f"{record[-2]} row {record[-1]}: field 'pricing_version': '{record[pin_at]}' is not a loaded pricing "
+        f"version (known: {', '.join(sorted(known)) or 'none'})"
+        for record in pinned
+        if record[pin_at] not in known
+    ]
+    if problems:
+        raise ReferenceDataError(problems)
 
 
 def load_subscriptions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:

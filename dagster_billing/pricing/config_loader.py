@@ -6,7 +6,6 @@ half-loaded set of versions.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,6 +14,7 @@ from dagster_billing.pricing.config_errors import PricingConfigError, describe_v
 from dagster_billing.pricing.config_models import PricingConfig
 from dagster_billing.pricing.config_yaml import YamlProblem, read_yaml
 from dagster_billing.pricing.cross_version_rules import cross_version_problems
+from dagster_billing.pricing.file_rules import file_problems
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -62,29 +62,10 @@ def _load_file(path: Path, source_file: str) -> tuple[PricingConfig | None, list
         return None, [f"{source_file}: the file is empty"]
     if not isinstance(data, dict):
         return None, [f"{source_file}: must be a set of fields (version, effective_from, metrics, plans)"]
-    problems = _duplicate_ids(source_file, data, "plans", "plan", "id")
-    problems += _duplicate_ids(source_file, data, "metrics", "metric", "code")
+    problems = file_problems(source_file, data)
     try:
         config = PricingConfig.from_file_data(data, source_file)
     except ValidationError as error:
         problems += describe_validation_error(source_file, data, error)
         return None, problems
     return (None if problems else config), problems
-
-
-def _duplicate_ids(source_file: str, data: dict, list_field: str, label: str, id_field: str) -> list[str]:
-    """Checked on the raw entries, so a repeated id is reported even when those entries have other errors."""
-    entries = data.get(list_field)
-    if not isinstance(entries, list):
-        return []
-    ids = [
-        entry[id_field].strip()
-        for entry in entries
-        if isinstance(entry, dict) and isinstance(entry.get(id_field), str)
-    ]
-    return [
-        f"{source_file}: {label} '{entry_id}': field '{id_field}': appears {count} times; each {label} "
-        f"{id_field} must be unique within a version"
-        for entry_id, count in Counter(ids).items()
-        if count > 1
-    ]

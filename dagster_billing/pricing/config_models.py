@@ -4,39 +4,33 @@ Every model forbids unknown fields so a misspelt key (`intervall`, `unique_prope
 silently ignored setting. Rules that involve two fields of one plan or metric are field validators reading the
 fields declared before them (`info.data`), so the error is reported on the field a person has to change.
 
-Charges are not modelled yet: `Plan` is where `base_fee` and `charges` will be added, and
-`PricingConfig.metrics` is what a charge's `metric` will be checked against.
+A plan is identified by `(id, currency)`: like a Stripe product with one price per currency, the same plan id
+appears once per currency it is sold in, and a subscription's plan is resolved in its customer's currency.
+Rules that need the whole file (a charge's metric is one of the version's metrics, one charge per metric) are
+checked on the raw file data in `file_rules`, so they are reported even when other fields are wrong.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, PrivateAttr, StringConstraints, ValidationInfo, field_validator
 
+from dagster_billing.pricing.config_amounts import NonNegativeDecimal
+from dagster_billing.pricing.config_base import Code, ConfigModel, DisplayName
+from dagster_billing.pricing.config_charges import Charge
 from dagster_billing.pricing.currencies import ISO_4217_CODES
 
 IntervalUnit = Literal["month", "year", "week"]
 BillingTime = Literal["anniversary", "calendar"]
 Aggregation = Literal["sum", "count", "max", "unique_count", "latest"]
-
-
-# Ids and codes are matched against subscriptions and usage events, so stray spaces would never match.
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^\S+$")]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
-class ConfigModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: How a line's exact amount becomes minor units: half_up (ties away from zero), half_even (banker's), up (away
+#: from zero), down (toward zero); applied to the signed amount.
+RoundingMode = Literal["half_up", "half_even", "up", "down"]
+Proration = Literal["by_second", "by_day"]
+PRORATION_UNITS = {"by_second": "second", "by_day": "day"}
 
 
 class Metric(ConfigModel):
@@ -60,8 +54,15 @@ class Metric(ConfigModel):
         return value
 
 
+class BaseFee(ConfigModel):
+    """The recurring fee per seat (subscription quantity), billed at the start or at the end of each window."""
+
+    amount: NonNegativeDecimal
+    timing: Literal["in_advance", "in_arrears"] = "in_advance"
+
+
 class Plan(ConfigModel):
-    """A plan header: what subscriptions reference (`id`) and how its billing windows recur."""
+    """A plan in one currency: what subscriptions reference (`id`), how its windows recur and what it charges."""
 
     id: Code
     name: DisplayName
@@ -69,6 +70,11 @@ class Plan(ConfigModel):
     interval: IntervalUnit
     interval_count: Annotated[int, Field(ge=1, strict=True)] = 1
     billing_time: BillingTime = "anniversary"
+    proration: Proration = "by_second"
+    rounding: RoundingMode | None = None
+    base_fee: BaseFee | None = None
+    minimum_spend: NonNegativeDecimal | None = None
+    charges: list[Charge] = []
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -92,12 +98,22 @@ class Plan(ConfigModel):
             )
         return value
 
+    @property
+    def base_fee_timing(self) -> str:
+        """The fee's timing, `in_advance` when the plan has no base fee."""
+        return self.base_fee.timing if self.base_fee else "in_advance"
+
+    @property
+    def base_fee_amount(self) -> Decimal:
+        return self.base_fee.amount if self.base_fee else Decimal(0)
+
 
 class PricingConfig(ConfigModel):
     """One pricing version: the plans and metrics in force from `effective_from` until the next version."""
 
     version: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     effective_from: dt.date
+    rounding: RoundingMode = "half_up"
     metrics: list[Metric]
     plans: Annotated[list[Plan], Field(min_length=1)]
 
@@ -107,6 +123,10 @@ class PricingConfig(ConfigModel):
     def source_file(self) -> str:
         """Path of the YAML file, relative to the pricing folder's parent (`pricing_configs/2025-01.yaml`)."""
         return self._source_file
+
+    def rounding_of(self, plan: Plan) -> str:
+        """The plan's own rounding mode, else the version's."""
+        return plan.rounding or self.rounding
 
     @classmethod
     def from_file_data(cls, data: object, source_file: str) -> PricingConfig:

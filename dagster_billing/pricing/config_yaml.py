@@ -1,9 +1,17 @@
 """Reading one pricing YAML file strictly: a syntax error, a repeated key or an impossible date is a problem
 with its line number instead of a crash or a silently dropped setting (plain `yaml.safe_load` keeps the last
-of two `interval:` keys without a word)."""
+of two `interval:` keys without a word).
+
+Numbers are read from their exact text: an unquoted `0.1` becomes `Decimal("0.1")`, never the binary float
+0.1000000000000000055..., so `unit_amount: 0.0125` and `unit_amount: "0.0125"` mean the same exact price.
+YAML 1.1 also reads `010` as 8, `1_000` as 1000, `1:30` as 90 and `.inf` as infinity; none of these is a price
+anyone means, so they are errors with their line number instead of a silently different number.
+"""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -42,6 +50,34 @@ def _date_or_problem(loader: _StrictLoader, node: yaml.ScalarNode) -> object:
         ) from exc
 
 
+_PLAIN_INT = re.compile(r"[-+]?[0-9]+")
+_PLAIN_DECIMAL = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+def _int_from_text(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    if not _PLAIN_INT.fullmatch(node.value):
+        raise _unclear_number(node)
+    return int(node.value)
+
+
+def _decimal_from_text(loader: _StrictLoader, node: yaml.ScalarNode) -> Decimal:
+    if not _PLAIN_DECIMAL.fullmatch(node.value):
+        raise _unclear_number(node)
+    return Decimal(node.value)
+
+
+def _unclear_number(node: yaml.ScalarNode) -> ConstructorError:
+    return ConstructorError(
+        None,
+        None,
+        f"{node.value!r} is not a plain decimal number (write digits with an optional '.', e.g. 1000 or "
+        f"0.0125, or put it in quotes if it is text)",
+        node.start_mark,
+    )
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_from_text)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _decimal_from_text)
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicate_keys)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_or_problem)
 

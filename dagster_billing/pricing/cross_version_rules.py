@@ -1,10 +1,11 @@
 """Rules between pricing versions: each version is one point on a timeline, and a plan or metric keeps the
 meaning it had before.
 
-A plan's billing window (interval, interval_count, billing_time) must not change between versions: windows
-of a running subscription are cut from it, so a change would re-cut history. A metric's aggregation must not
-change either, or the same events would bill differently depending on the version. Such a change is a new
-plan id or a new metric code.
+A plan's billing window (interval, interval_count, billing_time) must be the same in every currency and every
+version: windows of a running subscription are cut from it, so a change would re-cut history. Its base fee
+timing must not change either: a window billed in advance under one version and in arrears under the next
+would be billed twice (or never). A metric's aggregation must not change, or the same events would bill
+differently depending on the version. Such a change is a new plan id or a new metric code.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel
 
-from dagster_billing.pricing.config_errors import show
-from dagster_billing.pricing.config_models import PricingConfig
+from dagster_billing.pricing.config_errors import plan_label, show
+from dagster_billing.pricing.config_models import Metric, Plan, PricingConfig
 
-PLAN_FIXED_FIELDS = ("interval", "interval_count", "billing_time")
-METRIC_FIXED_FIELDS = ("aggregation", "unique_property")
+# attribute -> the field as written in the YAML
+PLAN_FIXED_FIELDS = {
+    "interval": "interval",
+    "interval_count": "interval_count",
+    "billing_time": "billing_time",
+    "base_fee_timing": "base_fee.timing",
+}
+METRIC_FIXED_FIELDS = {"aggregation": "aggregation", "unique_property": "unique_property"}
 
 
 def cross_version_problems(configs: Iterable[PricingConfig]) -> list[str]:
@@ -25,9 +32,9 @@ def cross_version_problems(configs: Iterable[PricingConfig]) -> list[str]:
     return [
         *_unique_across_files(timeline, "version", lambda config: config.version),
         *_unique_across_files(timeline, "effective_from", lambda config: config.effective_from),
-        *_unchanged_between_versions(timeline, "plan", lambda config: config.plans, "id", PLAN_FIXED_FIELDS),
+        *_unchanged_between_versions(timeline, "plan", lambda config: config.plans, _plan, PLAN_FIXED_FIELDS),
         *_unchanged_between_versions(
-            timeline, "metric", lambda config: config.metrics, "code", METRIC_FIXED_FIELDS
+            timeline, "metric", lambda config: config.metrics, _metric, METRIC_FIXED_FIELDS
         ),
     ]
 
@@ -49,30 +56,42 @@ def _unique_across_files(
     return problems
 
 
+def _plan(plan: Plan) -> tuple[str, str, str]:
+    """(id, label, qualifier): plans with one id share a window whatever their currency."""
+    return plan.id, plan_label(plan.id, plan.currency), f" ({plan.currency})"
+
+
+def _metric(metric: Metric) -> tuple[str, str, str]:
+    return metric.code, f"metric '{metric.code}'", ""
+
+
 def _unchanged_between_versions(
     timeline: list[PricingConfig],
-    label: str,
+    kind: str,
     entries_of: Callable[[PricingConfig], Iterable[BaseModel]],
-    id_field: str,
-    fixed_fields: tuple[str, ...],
+    identify: Callable,
+    fixed_fields: dict[str, str],
 ) -> list[str]:
+    """Every entry is compared with the first one seen with its id (earliest version, first currency)."""
     problems: list[str] = []
-    previous: dict[str, tuple[PricingConfig, BaseModel]] = {}
+    first: dict[str, tuple[PricingConfig, BaseModel]] = {}
     for config in timeline:
         for entry in entries_of(config):
-            entry_id = getattr(entry, id_field)
-            if entry_id in previous:
-                earlier_config, earlier = previous[entry_id]
-                for field in fixed_fields:
-                    now, before = getattr(entry, field), getattr(earlier, field)
-                    if now != before:
-                        problems.append(
-                            f"{config.source_file}: {label} '{entry_id}': field '{field}': "
-                            f"is {_shown(now)} in version '{config.version}' but {_shown(before)} in version "
-                            f"'{earlier_config.version}' ({earlier_config.source_file}); a {label}'s {field} "
-                            f"cannot change between versions, use a new {label} {id_field} instead"
-                        )
-            previous[entry_id] = (config, entry)
+            entry_id, label, qualifier = identify(entry)
+            if entry_id not in first:
+                first[entry_id] = (config, entry)
+                continue
+            earlier_config, earlier = first[entry_id]
+            for attribute, field in fixed_fields.items():
+                now, before = getattr(entry, attribute), getattr(earlier, attribute)
+                if now != before:
+                    problems.append(
+                        f"{config.source_file}: {label}: field '{field}': is {_shown(now)} in version "
+                        f"'{config.version}'{qualifier} but {_shown(before)} in version "
+                        f"'{earlier_config.version}'{identify(earlier)[2]} ({earlier_config.source_file}); a "
+                        f"{kind}'s {field} must be the same in every version{' and currency' if qualifier else ''},"
+                        f" use a new {kind} {'id' if kind == 'plan' else 'code'} instead"
+                    )
     return problems
 
 

@@ -62,6 +62,8 @@ window_dates as (
 
     select
         *,
+        {{ add_billing_intervals('grid_base_date', 'interval_unit', 'window_index * interval_count') }}
+            as period_start_date,
         greatest(
             billing_anchor,
             {{ add_billing_intervals('grid_base_date', 'interval_unit', 'window_index * interval_count') }}
@@ -78,6 +80,7 @@ window_instants as (
     select
         *,
         {{ local_midnight_to_utc('window_start_date', 'timezone') }} as window_start,
+        {{ local_midnight_to_utc('period_start_date', 'timezone') }} as period_start,
         {{ local_midnight_to_utc('window_end_date', 'timezone') }} as window_end,
 
     from window_dates
@@ -93,6 +96,9 @@ final as (
         window_end_date,
         window_start,
         window_end,
+        -- the full interval the window belongs to; earlier than window_start only for a partial first calendar
+        -- window, whose fixed fee is prorated over the full period
+        period_start,
         interval_unit,
         interval_count,
         billing_time,

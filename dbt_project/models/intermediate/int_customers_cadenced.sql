@@ -17,10 +17,12 @@ subscriptions as (
 pricing_plans as (
 
     select * from {{ ref('stg_pricing_plans') }}
+    -- what-if scenarios re-price usage; they never move the billing calendar
+    where scenario = 'actual'
 
 ),
 
--- The loader guarantees a plan's cadence is the same in every pricing version, so any version will do.
+-- The loader guarantees a plan's cadence is the same in every pricing version and currency, so any row will do.
 plan_cadences as (
 
     select

@@ -5,6 +5,8 @@ with
 pricing_metrics as (
 
     select * from {{ ref('stg_pricing_metrics') }}
+    -- what-if scenarios re-price usage; which events count is the actual configs' definition
+    where scenario = 'actual'
 
 ),
 

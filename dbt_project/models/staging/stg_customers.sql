@@ -18,6 +18,7 @@ renamed as (
         days_until_due::integer as days_until_due,
         coalesce(nullif(trim(timezone), ''), 'UTC') as timezone,
         stripe_customer_id,
+        nullif(trim(pricing_version), '') as pinned_pricing_version,
         source_file,
         source_row,
 

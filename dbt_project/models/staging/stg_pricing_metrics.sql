@@ -9,11 +9,13 @@ source as (
 renamed as (
 
     select
+        scenario,
         pricing_version,
         metric,
         metric_name,
         lower(aggregation) as aggregation,
         unique_property,
+        source_file,
 
     from source
 

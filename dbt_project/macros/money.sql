@@ -1,0 +1,120 @@
+{#- Money and id helpers. SQL that differs between engines goes through adapter.dispatch, so the pricing models
+    run unchanged on another adapter once it has its own `<adapter>__` version of these macros. -#}
+
+{#- 10 ^ digits as an exact integer (no floating point `power()`): the minor units in one major unit. -#}
+{% macro minor_unit_factor(digits_expr) -%}
+    case {{ digits_expr }} when 0 then 1 when 1 then 10 when 2 then 100 when 3 then 1000 when 4 then 10000 end
+{%- endmacro %}
+
+{#- An exact amount in major units rounded ONCE to an integer number of minor units with the plan's rounding mode:
+    half_up (ties away from zero, Stripe's and most tax authorities' rule), half_even (banker's), up (away from
+    zero) and down (toward zero). Applied to the signed amount, so a credit rounds like a charge of the same size. -#}
+{% macro round_to_minor(amount_expr, digits_expr, mode_expr) -%}
+    {{ return(adapter.dispatch('round_to_minor', 'billing')(amount_expr, digits_expr, mode_expr)) }}
+{%- endmacro %}
+
+{% macro default__round_to_minor(amount_expr, digits_expr, mode_expr) -%}
+    {%- set scaled = '((' ~ amount_expr ~ ') * ' ~ minor_unit_factor(digits_expr) ~ ')' -%}
+    (case {{ mode_expr }}
+        -- round() on an exact decimal rounds half away from zero on DuckDB and Postgres alike
+        when 'half_up' then round({{ scaled }}, 0)
+        when 'down' then trunc({{ scaled }})
+        when 'up' then trunc({{ scaled }}) + case when {{ scaled }} = trunc({{ scaled }}) then 0 else sign({{ scaled }}) end
+        when 'half_even' then
+            case
+                when abs({{ scaled }} - trunc({{ scaled }})) = 0.5 and trunc({{ scaled }}) % 2 = 0 then trunc({{ scaled }})
+                else round({{ scaled }}, 0)
+            end
+    end)::bigint
+{%- endmacro %}
+
+{#- A stable id: `prefix` + the first 24 hex digits of the SHA-256 of the identity columns joined by '|'. The same
+    identity always gives the same id, so a rebuild reproduces every invoice and line id. -#}
+{% macro deterministic_id(prefix, columns) -%}
+    {{ return(adapter.dispatch('deterministic_id', 'billing')(prefix, columns)) }}
+{%- endmacro %}
+
+{% macro default__deterministic_id(prefix, columns) -%}
+    '{{ prefix }}' || left(sha256(concat_ws('|', {% for column in columns %}coalesce(({{ column }})::varchar, '∅'){% if not loop.last %}, {% endif %}{% endfor %})), 24)
+{%- endmacro %}
+
+{% macro postgres__deterministic_id(prefix, columns) -%}
+    '{{ prefix }}' || left(encode(sha256(convert_to(concat_ws('|', {% for column in columns %}coalesce(({{ column }})::varchar, '∅'){% if not loop.last %}, {% endif %}{% endfor %}), 'UTF8')), 'hex'), 24)
+{%- endmacro %}
+
+{#- Whole seconds from `start_expr` to `end_expr` (timestamps), as an exact integer. -#}
+{% macro seconds_between(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('seconds_between', 'billing')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start_expr, end_expr) -%}
+    date_diff('second', {{ start_expr }}, {{ end_expr }})
+{%- endmacro %}
+
+{% macro postgres__seconds_between(start_expr, end_expr) -%}
+    extract(epoch from ({{ end_expr }}) - ({{ start_expr }}))::bigint
+{%- endmacro %}
+
+{#- The local calendar date (in IANA zone `tz_expr`) of a UTC instant stored as a naive timestamp. -#}
+{% macro utc_to_local_date(ts_expr, tz_expr) -%}
+    {{ return(adapter.dispatch('utc_to_local_date', 'billing')(ts_expr, tz_expr)) }}
+{%- endmacro %}
+
+{% macro default__utc_to_local_date(ts_expr, tz_expr) -%}
+    timezone({{ tz_expr }}, timezone('UTC', {{ ts_expr }}))::date
+{%- endmacro %}
+
+{#- The type every unrounded line amount has: 26 decimals hold a 12-decimal quantity times a 12-decimal price, or
+    a quantity times a percentage rate (rate / 100 has 14 decimals), exactly; 12 integer digits (1e12 major units
+    per line) is far above any real line, and DuckDB raises an overflow error rather than losing digits. -#}
+{% macro as_amount(expr) -%}
+    ({{ expr }})::decimal(38, 26)
+{%- endmacro %}
+
+{#- `amount_expr * numerator / denominator` (all non-negative; numerator and denominator integers) truncated toward
+    zero at 18 decimals, using integer arithmetic only: DuckDB divides decimals in floating point. Prorations are
+    rational numbers (49.00 * 10 / 31), so some truncation is unavoidable; at 18 decimals it never changes a
+    rounding to the minor unit for fees with up to 4 decimals over periods up to a year (DECISIONLOG). -#}
+{% macro exact_fraction(amount_expr, numerator_expr, denominator_expr) -%}
+    {{ return(adapter.dispatch('exact_fraction', 'billing')(amount_expr, numerator_expr, denominator_expr)) }}
+{%- endmacro %}
+
+{% macro default__exact_fraction(amount_expr, numerator_expr, denominator_expr) -%}
+    {{ as_amount(
+        '((((' ~ amount_expr ~ ') * 1000000000000)::hugeint * (' ~ numerator_expr ~ ') * 1000000 // ('
+        ~ denominator_expr ~ '))::decimal(38, 0) * 0.000000000000000001)'
+    ) }}
+{%- endmacro %}
+
+{% macro postgres__exact_fraction(amount_expr, numerator_expr, denominator_expr) -%}
+    trunc(({{ amount_expr }}) * ({{ numerator_expr }}) / ({{ denominator_expr }})::numeric, 18)
+{%- endmacro %}
+
+{#- Whole packages in `quantity_expr` (both exact decimals with up to 12 decimals), rounded up or down, in integer
+    arithmetic (see exact_fraction). -#}
+{% macro packages_in(quantity_expr, size_expr, rounding_expr) -%}
+    {{ return(adapter.dispatch('packages_in', 'billing')(quantity_expr, size_expr, rounding_expr)) }}
+{%- endmacro %}
+
+{% macro default__packages_in(quantity_expr, size_expr, rounding_expr) -%}
+    (case {{ rounding_expr }}
+        when 'down' then (({{ quantity_expr }}) * 1000000000000)::hugeint // (({{ size_expr }}) * 1000000000000)::hugeint
+        else ((({{ quantity_expr }}) * 1000000000000)::hugeint + (({{ size_expr }}) * 1000000000000)::hugeint - 1)
+            // (({{ size_expr }}) * 1000000000000)::hugeint
+    end)::bigint
+{%- endmacro %}
+
+{% macro postgres__packages_in(quantity_expr, size_expr, rounding_expr) -%}
+    (case {{ rounding_expr }}
+        when 'down' then floor(({{ quantity_expr }}) / ({{ size_expr }}))
+        else ceil(({{ quantity_expr }}) / ({{ size_expr }}))
+    end)::bigint
+{%- endmacro %}
+
+{#- An exact decimal as text without trailing zeros (12.500000000000 -> 12.5), for human descriptions. -#}
+{% macro decimal_text(expr) -%}
+    case
+        when ({{ expr }})::varchar like '%.%' then rtrim(rtrim(({{ expr }})::varchar, '0'), '.')
+        else ({{ expr }})::varchar
+    end
+{%- endmacro %}

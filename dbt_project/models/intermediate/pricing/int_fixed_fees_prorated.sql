@@ -1,0 +1,163 @@
+{{ config(materialized='table') }}
+
+{#- Fixed-fee lines (exact amounts, not yet rounded) from the priced subscription segments. The fee is per seat
+    (subscription quantity) and per full period; a segment pays the share of the period it covers, by the second
+    (Stripe) or by whole local days (Lago), as its plan says. In advance (default): the subscription in force at
+    the window's start is billed the window's fee on the invoice at the window's start; a change inside the window
+    gives, on the invoice at its end, a credit for the unused part of what was billed in advance and a charge for
+    each new segment's part. In arrears: each segment pays its part on the invoice at the window's end. Trial
+    segments pay nothing. See DECISIONLOG.md (Proration). -#}
+with
+
+segments as (
+
+    select * from {{ ref('int_subscription_segments_priced') }}
+    where is_plan_priced and not is_trial and base_fee_amount > 0
+
+),
+
+-- covered and period lengths in the plan's proration unit
+segments_measured as (
+
+    select
+        *,
+        base_fee_amount * quantity as fee_per_period,
+        case proration_unit
+            when 'day'
+                then date_diff(
+                    'day',
+                    {{ utc_to_local_date('period_start', 'timezone') }},
+                    window_end_date
+                )
+            else {{ seconds_between('period_start', 'window_end') }}
+        end as units_in_period,
+        case proration_unit
+            when 'day'
+                then date_diff(
+                    'day',
+                    {{ utc_to_local_date('segment_start', 'timezone') }},
+                    {{ utc_to_local_date('segment_end', 'timezone') }}
+                )
+            else {{ seconds_between('segment_start', 'segment_end') }}
+        end as units_covered,
+        case proration_unit
+            when 'day'
+                then date_diff('day', window_start_date, window_end_date)
+            else {{ seconds_between('window_start', 'window_end') }}
+        end as units_in_window,
+        case proration_unit
+            when 'day'
+                then date_diff('day', {{ utc_to_local_date('segment_end', 'timezone') }}, window_end_date)
+            else {{ seconds_between('segment_end', 'window_end') }}
+        end as units_after_segment,
+    from segments
+
+),
+
+advance_fees as (
+
+    select
+        *,
+        'base_fee' as line_type,
+        window_start as billing_at,
+        window_start as line_period_start,
+        window_end as line_period_end,
+        {{ exact_fraction('fee_per_period', 'units_in_window', 'units_in_period') }} as amount,
+    from segments_measured
+    where base_fee_timing = 'in_advance' and covers_window_start
+
+),
+
+advance_credits as (
+
+    select
+        *,
+        'proration_credit' as line_type,
+        window_end as billing_at,
+        segment_end as line_period_start,
+        window_end as line_period_end,
+        -{{ exact_fraction('fee_per_period', 'units_after_segment', 'units_in_period') }} as amount,
+    from segments_measured
+    where base_fee_timing = 'in_advance' and covers_window_start and not covers_window_end
+
+),
+
+advance_charges as (
+
+    select
+        *,
+        'proration_charge' as line_type,
+        window_end as billing_at,
+        segment_start as line_period_start,
+        segment_end as line_period_end,
+        {{ exact_fraction('fee_per_period', 'units_covered', 'units_in_period') }} as amount,
+    from segments_measured
+    where base_fee_timing = 'in_advance' and not covers_window_start
+
+),
+
+arrears_fees as (
+
+    select
+        *,
+        'base_fee' as line_type,
+        window_end as billing_at,
+        segment_start as line_period_start,
+        segment_end as line_period_end,
+        {{ exact_fraction('fee_per_period', 'units_covered', 'units_in_period') }} as amount,
+    from segments_measured
+    where base_fee_timing = 'in_arrears'
+
+),
+
+fee_lines as (
+
+    select * from advance_fees
+    union all
+    select * from advance_credits
+    union all
+    select * from advance_charges
+    union all
+    select * from arrears_fees
+
+),
+
+final as (
+
+    select
+        scenario,
+        customer_id,
+        currency,
+        billing_at,
+        line_type,
+        subscription_id,
+        plan_id,
+        plan_name,
+        pricing_version,
+        null::varchar as metric,
+        null::varchar as metric_name,
+        'base_fee' as charge_model,
+        null::integer as tier,
+        quantity::decimal(38, 12) as quantity,
+        base_fee_amount as unit_amount,
+        line_period_start as period_start,
+        line_period_end as period_end,
+        window_start,
+        window_end,
+        amount,
+        minor_unit_digits,
+        rounding_mode,
+        -- the share of the period billed, for the description
+        case line_type
+            when 'base_fee' then case when base_fee_timing = 'in_advance' then units_in_window else units_covered end
+            when 'proration_credit' then units_after_segment
+            else units_covered
+        end as units_billed,
+        units_in_period,
+        proration_unit,
+    from fee_lines
+    where line_period_end > line_period_start and amount <> 0
+
+)
+
+select * from final

@@ -1,0 +1,95 @@
+{{ config(materialized='table') }}
+
+{#- Each subscription's coverage of each billing window, split at the trial end: one row per customer, window,
+    subscription and segment. A segment is the part of the window the subscription covered (plan changes, seat
+    changes, starts and cancellations inside a window give several subscriptions per window); a trial segment pays
+    no fixed fee. Usage is not prorated: it is priced per subscription segment from the usage aggregates. -#}
+with
+
+billing_windows as (
+
+    select * from {{ ref('int_billing_windows') }}
+
+),
+
+subscriptions as (
+
+    select * from {{ ref('stg_subscriptions') }}
+
+),
+
+overlaps as (
+
+    select
+        billing_windows.customer_id,
+        billing_windows.window_start,
+        billing_windows.window_end,
+        billing_windows.period_start,
+        subscriptions.subscription_id,
+        subscriptions.plan_id,
+        subscriptions.quantity,
+        subscriptions.trial_ends_at,
+        greatest(billing_windows.window_start, subscriptions.started_at) as covered_start,
+        least(billing_windows.window_end, coalesce(subscriptions.ended_at, 'infinity'::timestamp)) as covered_end,
+    from billing_windows
+    inner join subscriptions
+        on
+            billing_windows.customer_id = subscriptions.customer_id
+            and subscriptions.started_at < billing_windows.window_end
+            and coalesce(subscriptions.ended_at, 'infinity'::timestamp) > billing_windows.window_start
+
+),
+
+trial_segments as (
+
+    select
+        *,
+        covered_start as segment_start,
+        least(covered_end, trial_ends_at) as segment_end,
+        true as is_trial,
+    from overlaps
+    where trial_ends_at > covered_start
+
+),
+
+paid_segments as (
+
+    select
+        *,
+        greatest(covered_start, coalesce(trial_ends_at, covered_start)) as segment_start,
+        covered_end as segment_end,
+        false as is_trial,
+    from overlaps
+    where trial_ends_at is null or trial_ends_at < covered_end
+
+),
+
+segments as (
+
+    select * from trial_segments
+    union all
+    select * from paid_segments
+
+),
+
+final as (
+
+    select
+        customer_id,
+        window_start,
+        window_end,
+        period_start,
+        subscription_id,
+        plan_id,
+        quantity,
+        segment_start,
+        segment_end,
+        is_trial,
+        -- the subscription was in force (and out of trial) when the window started: its fee was billed in advance
+        segment_start = window_start and not is_trial as covers_window_start,
+        segment_end = window_end as covers_window_end,
+    from segments
+
+)
+
+select * from final

@@ -1,0 +1,181 @@
+{#- Invoice lines: every fee, proration, usage and minimum-spend line of every invoice with a billing date on or
+    before the run's as_of, each amount rounded ONCE to the currency's minor unit with the plan's rounding mode.
+    Ids are hashes of the line's identity (never of a run or a row number), so a rebuild from the same events and
+    configs gives byte-identical lines. -#}
+with
+
+fixed_fee_lines as (
+
+    select * from {{ ref('int_fixed_fees_prorated') }}
+
+),
+
+usage_lines as (
+
+    select * from {{ ref('int_usage_charges_priced') }}
+
+),
+
+minimum_spend_lines as (
+
+    select * from {{ ref('int_minimum_spend_trued_up') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_customers') }}
+
+),
+
+run as (
+
+    select {{ as_of_timestamp() }} as as_of
+
+),
+
+lines as (
+
+    select * from fixed_fee_lines
+    union all by name
+    select * from usage_lines
+    union all by name
+    select * from minimum_spend_lines
+
+),
+
+lines_dated as (
+
+    select
+        lines.*,
+        customers.timezone,
+        {{ utc_to_local_date('lines.billing_at', 'customers.timezone') }} as billing_date,
+        strftime({{ utc_to_local_date('lines.period_start', 'customers.timezone') }}, '%Y-%m-%d') as period_start_text,
+        strftime({{ utc_to_local_date('lines.period_end', 'customers.timezone') }}, '%Y-%m-%d') as period_end_text,
+    from lines
+    inner join customers
+        on lines.customer_id = customers.customer_id
+    cross join run
+    where lines.billing_at <= run.as_of
+
+),
+
+lines_identified as (
+
+    select
+        *,
+        {{ deterministic_id('inv_', ['scenario', 'customer_id', 'billing_date']) }} as invoice_id,
+        {{ deterministic_id('il_', [
+            'scenario', 'customer_id', 'billing_date', 'line_type', 'subscription_id', 'metric', 'tier',
+            'period_start'
+        ]) }} as line_id,
+        {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode') }} as amount_minor,
+    from lines_dated
+
+),
+
+lines_described as (
+
+    select
+        *,
+        case line_type
+            when 'base_fee'
+                then plan_name || ' base fee'
+                    || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
+                    || ', ' || period_start_text || ' to ' || period_end_text
+                    || case
+                        when units_billed < units_in_period
+                            then ' (prorated: ' || units_billed || ' of ' || units_in_period || ' '
+                                || proration_unit || 's)'
+                        else ''
+                    end
+            when 'proration_credit'
+                then 'Unused time on ' || plan_name
+                    || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
+                    || ' from ' || period_start_text || ' to ' || period_end_text
+                    || ' (' || units_billed || ' of ' || units_in_period || ' ' || proration_unit || 's)'
+            when 'proration_charge'
+                then 'Remaining time on ' || plan_name
+                    || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
+                    || ' from ' || period_start_text || ' to ' || period_end_text
+                    || ' (' || units_billed || ' of ' || units_in_period || ' ' || proration_unit || 's)'
+            when 'usage'
+                then plan_name || ' - ' || coalesce(metric_name, metric)
+                    || case
+                        when charge_model = 'package'
+                            then ': ' || {{ decimal_text('quantity') }} || ' packages for '
+                                || {{ decimal_text('billable_quantity') }} || ' units'
+                        when charge_model = 'percentage'
+                            then ': ' || {{ decimal_text('rate') }} || '% of ' || {{ decimal_text('quantity') }}
+                        when charge_model = 'graduated_percentage'
+                            then ', tier ' || tier || ': ' || {{ decimal_text('quantity') }} || ' at tier rate'
+                        when tier is not null
+                            then ', tier ' || tier || ': ' || {{ decimal_text('quantity') }} || ' units'
+                        else ': ' || {{ decimal_text('quantity') }} || ' units'
+                    end
+                    || case
+                        when unit_amount is not null and charge_model <> 'package'
+                            then ' x ' || {{ decimal_text('unit_amount') }} || ' ' || currency
+                        else ''
+                    end
+                    || case
+                        when flat_amount <> 0 then ' + flat ' || {{ decimal_text('flat_amount') }} || ' ' || currency
+                        else ''
+                    end
+                    || case
+                        when included_units > 0
+                            then ' (' || {{ decimal_text('included_units') }} || ' included)'
+                        else ''
+                    end
+                    || ', ' || period_start_text || ' to ' || period_end_text
+            when 'minimum_spend_true_up'
+                then 'Minimum spend true-up for ' || plan_name || ': minimum '
+                    || {{ decimal_text('round(minimum_amount, 12)') }} || ' ' || currency || ', usage '
+                    || {{ decimal_text('round(usage_amount, 12)') }} || ' ' || currency
+                    || ', ' || period_start_text || ' to ' || period_end_text
+        end as description,
+        case line_type
+            when 'base_fee' then 1
+            when 'proration_credit' then 2
+            when 'proration_charge' then 3
+            when 'usage' then 4
+            when 'minimum_spend_true_up' then 5
+        end as line_type_order,
+    from lines_identified
+
+),
+
+final as (
+
+    select
+        line_id,
+        invoice_id,
+        scenario,
+        customer_id,
+        billing_date,
+        row_number() over (
+            partition by invoice_id
+            order by line_type_order, period_start, subscription_id, metric nulls first, tier nulls first
+        )::integer as line_number,
+        line_type,
+        subscription_id,
+        plan_id,
+        pricing_version,
+        metric,
+        charge_model,
+        tier,
+        quantity,
+        unit_amount,
+        period_start,
+        period_end,
+        amount,
+        amount_minor,
+        currency,
+        minor_unit_digits,
+        rounding_mode,
+        description,
+    from lines_described
+
+)
+
+select * from final

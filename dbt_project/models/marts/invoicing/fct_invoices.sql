@@ -1,0 +1,71 @@
+{#- One invoice per customer per billing date (a window boundary on or before as_of) and scenario: the usage and
+    prorations of the window that closed, the fixed fee of the window that starts. Totals are the sums of their
+    rounded lines. -#}
+with
+
+invoice_lines as (
+
+    select * from {{ ref('fct_invoice_lines') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_customers') }}
+
+),
+
+invoice_totals as (
+
+    select
+        invoice_id,
+        scenario,
+        customer_id,
+        billing_date,
+        min(currency) as currency,
+        min(minor_unit_digits) as minor_unit_digits,
+        min(period_start) as period_start,
+        max(period_end) as period_end,
+        count(*)::integer as line_count,
+        sum(amount_minor)::bigint as subtotal_minor,
+        string_agg(distinct pricing_version, ', ' order by pricing_version) as pricing_version,
+    from invoice_lines
+    group by invoice_id, scenario, customer_id, billing_date
+
+),
+
+final as (
+
+    select
+        invoice_totals.invoice_id,
+        invoice_totals.scenario,
+        invoice_totals.customer_id,
+        invoice_totals.billing_date,
+        {{ local_midnight_to_utc('invoice_totals.billing_date', 'customers.timezone') }} as billing_at,
+        invoice_totals.currency,
+        invoice_totals.minor_unit_digits,
+        customers.collection_method,
+        customers.days_until_due,
+        case
+            when customers.collection_method = 'send_invoice'
+                then (invoice_totals.billing_date + coalesce(customers.days_until_due, 0))::date
+            else invoice_totals.billing_date
+        end as due_date,
+        invoice_totals.period_start,
+        invoice_totals.period_end,
+        invoice_totals.line_count,
+        invoice_totals.subtotal_minor,
+        -- discounts, credits and tax are later line types; the columns exist so consumers need not change
+        0::bigint as discount_minor,
+        0::bigint as credit_minor,
+        0::bigint as tax_minor,
+        invoice_totals.subtotal_minor as total_minor,
+        invoice_totals.pricing_version,
+        customers.stripe_customer_id,
+    from invoice_totals
+    inner join customers
+        on invoice_totals.customer_id = customers.customer_id
+
+)
+
+select * from final
