@@ -44,11 +44,11 @@ CHECKS = {
                select customer_id, revenue_month as month, sum(amount_minor) as minor
                from marts.fct_revenue_daily group by all),
            cumulated as (
-               select d.customer_id, d.month, d.deferred_revenue_minor, d.unbilled_revenue_minor,
+               select d.customer_id, d.revenue_month as month, d.deferred_revenue_minor, d.unbilled_revenue_minor,
                       (select coalesce(sum(b.minor), 0) from billed as b
-                       where b.customer_id = d.customer_id and b.month <= d.month) as billed_to_date,
+                       where b.customer_id = d.customer_id and b.month <= d.revenue_month) as billed_to_date,
                       (select coalesce(sum(r.minor), 0) from recognized as r
-                       where r.customer_id = d.customer_id and r.month <= d.month) as recognized_to_date
+                       where r.customer_id = d.customer_id and r.month <= d.revenue_month) as recognized_to_date
                from marts.fct_deferred_revenue as d)
            select count(*) from cumulated
            where billed_to_date <> recognized_to_date + deferred_revenue_minor - unbilled_revenue_minor""",
@@ -95,8 +95,16 @@ def generate(landing: Path, events: int, customers: int) -> None:
     if marker.exists() and json.loads(marker.read_text()) == params:
         return
     shutil.rmtree(landing, ignore_errors=True)
+    # the same data set as bench/bench_ingest_windowing.py: Parquet files, no malformed rows
     generate_landing(
-        landing, customers=customers, events=events, seed=1, end=date.fromisoformat(AS_OF), overwrite=True
+        landing,
+        customers=customers,
+        events=events,
+        seed=1,
+        end=date.fromisoformat(AS_OF),
+        formats=("parquet",),
+        malformed=False,
+        overwrite=True,
     )
     marker.write_text(json.dumps(params))
 

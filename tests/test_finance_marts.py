@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 from dagster_billing.settings import REPO_ROOT
 
 # Where the README's finance questions live: README.md once merged, the stream's draft before that.
@@ -49,11 +51,11 @@ def test_billed_equals_recognized_plus_deferred_for_every_customer_month(pipelin
            recognized as (
                select customer_id, currency, revenue_month as month, sum(amount_minor) as minor
                from marts.fct_revenue_daily group by all)
-           select d.customer_id, d.month,
+           select d.customer_id, d.revenue_month as month,
                   (select coalesce(sum(b.minor), 0) from billed as b
-                   where b.customer_id = d.customer_id and b.month <= d.month) as billed_to_date,
+                   where b.customer_id = d.customer_id and b.month <= d.revenue_month) as billed_to_date,
                   (select coalesce(sum(r.minor), 0) from recognized as r
-                   where r.customer_id = d.customer_id and r.month <= d.month) as recognized_to_date,
+                   where r.customer_id = d.customer_id and r.month <= d.revenue_month) as recognized_to_date,
                   d.deferred_revenue_minor, d.unbilled_revenue_minor
            from marts.fct_deferred_revenue as d"""
     )
@@ -148,3 +150,31 @@ def test_the_readme_finance_queries_return_rows(pipeline_scenario):
     assert len(queries) == 3
     for sql in queries:
         assert pipeline_scenario.query(sql), sql
+
+
+def test_every_finance_mart_column_is_documented(pipeline_scenario):
+    spec = yaml.safe_load(
+        (REPO_ROOT / "dbt_project" / "models" / "marts" / "finance" / "_finance__models.yml").read_text()
+    )
+    documented = {
+        model["name"]: {column["name"] for column in model["columns"] if column.get("description")}
+        for model in spec["models"]
+    }
+    assert set(documented) == {
+        "fct_revenue_daily",
+        "fct_revenue_monthly",
+        "fct_deferred_revenue",
+        "fct_mrr",
+        "fct_mrr_movements",
+        "fct_retention_cohorts",
+    }
+    for model, columns in documented.items():
+        built = {
+            name
+            for (name,) in pipeline_scenario.query(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                "and table_name = ?",
+                [model],
+            )
+        }
+        assert built == columns, model

@@ -56,7 +56,7 @@ sides as (
 
     select
         deferred.customer_id,
-        deferred.month,
+        deferred.revenue_month,
         deferred.billed_to_date_minor,
         deferred.recognized_of_billed_to_date_minor,
         deferred.deferred_revenue_minor,
@@ -68,7 +68,7 @@ sides as (
             where
                 billed_by_invoice.customer_id = deferred.customer_id
                 and billed_by_invoice.currency = deferred.currency
-                and billed_by_invoice.billed_month <= deferred.month
+                and billed_by_invoice.billed_month <= deferred.revenue_month
         ) as invoiced_to_date_minor,
         (
             select coalesce(sum(recognized_daily.amount_minor), 0)
@@ -76,7 +76,7 @@ sides as (
             where
                 recognized_daily.customer_id = deferred.customer_id
                 and recognized_daily.currency = deferred.currency
-                and recognized_daily.revenue_month <= deferred.month
+                and recognized_daily.revenue_month <= deferred.revenue_month
         ) as recognized_daily_to_date_minor,
     from deferred
 

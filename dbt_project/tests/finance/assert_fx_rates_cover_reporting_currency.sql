@@ -14,13 +14,13 @@ reporting_problems as (
         '{{ var("reporting_currency", "USD") }}' as currency,
         'the reporting currency needs a rate of 1 in seeds/fx_rates.csv' as problem,
     where not exists (
-        select 1 from rates
-        where rates.currency = '{{ var("reporting_currency", "USD") }}' and rates.rate_to_reporting = 1
-    )
-    or exists (
-        select 1 from rates
-        where rates.currency = '{{ var("reporting_currency", "USD") }}' and rates.rate_to_reporting <> 1
-    )
+            select 1 from rates
+            where rates.currency = '{{ var("reporting_currency", "USD") }}' and rates.rate_to_reporting = 1
+        )
+        or exists (
+            select 1 from rates
+            where rates.currency = '{{ var("reporting_currency", "USD") }}' and rates.rate_to_reporting <> 1
+        )
 
 ),
 
@@ -41,11 +41,11 @@ missing_rates as (
         'no rate in seeds/fx_rates.csv valid from ' || invoice_currencies.first_billing_date as problem,
     from invoice_currencies
     where not exists (
-        select 1 from rates
-        where
-            rates.currency = invoice_currencies.currency
-            and rates.valid_from <= date_trunc('month', invoice_currencies.first_billing_date)
-    )
+            select 1 from rates
+            where
+                rates.currency = invoice_currencies.currency
+                and rates.valid_from <= date_trunc('month', invoice_currencies.first_billing_date)
+        )
 
 )
 

@@ -99,8 +99,8 @@ in_force as (
     inner join segments
         on
             measured.customer_id = segments.customer_id
-            and segments.segment_start < measured.measured_at
-            and segments.segment_end >= measured.measured_at
+            and measured.measured_at > segments.segment_start
+            and measured.measured_at <= segments.segment_end
     inner join plans
         on
             segments.pricing_version = plans.pricing_version

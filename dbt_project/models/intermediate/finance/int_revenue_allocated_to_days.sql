@@ -81,8 +81,8 @@ line_days_weighed as (
             and line_days_timed.subscription_id = usage_days.subscription_id
             and line_days_timed.metric = usage_days.metric
             and line_days_timed.revenue_date = usage_days.revenue_date
-            and usage_days.window_start >= line_days_timed.period_start
-            and usage_days.window_start < line_days_timed.period_end
+            and line_days_timed.period_start <= usage_days.window_start
+            and line_days_timed.period_end > usage_days.window_start
 
 ),
 

@@ -68,7 +68,9 @@ customer_months as (
     select
         customer_bounds.customer_id,
         customer_bounds.currency,
-        unnest(generate_series(customer_bounds.first_month, run.as_of_month, interval 1 month))::date as month,
+        unnest(
+            generate_series(customer_bounds.first_month, run.as_of_month, interval 1 month)
+        )::date as revenue_month,
     from customer_bounds
     cross join run
 
@@ -79,16 +81,21 @@ billed_to_date as (
     select
         customer_months.customer_id,
         customer_months.currency,
-        customer_months.month,
+        customer_months.revenue_month,
         coalesce(sum(billed_by_month.billed_minor), 0)::bigint as billed_to_date_minor,
-        coalesce(sum(billed_by_month.billed_minor) filter (where billed_by_month.billed_month = customer_months.month), 0)::bigint as billed_in_month_minor,
+        coalesce(
+            sum(billed_by_month.billed_minor) filter (
+                where billed_by_month.billed_month = customer_months.revenue_month
+            ),
+            0
+        )::bigint as billed_in_month_minor,
     from customer_months
     left join billed_by_month
         on
             customer_months.customer_id = billed_by_month.customer_id
             and customer_months.currency = billed_by_month.currency
-            and billed_by_month.billed_month <= customer_months.month
-    group by customer_months.customer_id, customer_months.currency, customer_months.month
+            and customer_months.revenue_month >= billed_by_month.billed_month
+    group by customer_months.customer_id, customer_months.currency, customer_months.revenue_month
 
 ),
 
@@ -97,28 +104,28 @@ allocated_to_date as (
     select
         customer_months.customer_id,
         customer_months.currency,
-        customer_months.month,
+        customer_months.revenue_month,
         coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.billed_month <= customer_months.month
-            and allocated_cells.revenue_month <= customer_months.month
+            where allocated_cells.billed_month <= customer_months.revenue_month
+            and allocated_cells.revenue_month <= customer_months.revenue_month
         ), 0)::bigint as recognized_of_billed_to_date_minor,
         coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.billed_month <= customer_months.month
-            and allocated_cells.revenue_month > customer_months.month
+            where allocated_cells.billed_month <= customer_months.revenue_month
+            and allocated_cells.revenue_month > customer_months.revenue_month
         ), 0)::bigint as deferred_revenue_minor,
         coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.billed_month > customer_months.month
-            and allocated_cells.revenue_month <= customer_months.month
+            where allocated_cells.billed_month > customer_months.revenue_month
+            and allocated_cells.revenue_month <= customer_months.revenue_month
         ), 0)::bigint as unbilled_revenue_minor,
         coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.revenue_month = customer_months.month
+            where allocated_cells.revenue_month = customer_months.revenue_month
         ), 0)::bigint as recognized_in_month_minor,
     from customer_months
     left join allocated_cells
         on
             customer_months.customer_id = allocated_cells.customer_id
             and customer_months.currency = allocated_cells.currency
-    group by customer_months.customer_id, customer_months.currency, customer_months.month
+    group by customer_months.customer_id, customer_months.currency, customer_months.revenue_month
 
 ),
 
@@ -126,8 +133,8 @@ final as (
 
     select
         billed_to_date.customer_id,
-        billed_to_date.month,
-        last_day(billed_to_date.month) as month_end_date,
+        billed_to_date.revenue_month,
+        last_day(billed_to_date.revenue_month) as month_end_date,
         billed_to_date.currency,
         billed_to_date.billed_in_month_minor,
         allocated_to_date.recognized_in_month_minor,
@@ -137,13 +144,13 @@ final as (
         allocated_to_date.recognized_of_billed_to_date_minor,
         allocated_to_date.deferred_revenue_minor,
         allocated_to_date.unbilled_revenue_minor,
-        billed_to_date.month = run.as_of_month as is_current_month,
+        billed_to_date.revenue_month = run.as_of_month as is_current_month,
     from billed_to_date
     inner join allocated_to_date
         on
             billed_to_date.customer_id = allocated_to_date.customer_id
             and billed_to_date.currency = allocated_to_date.currency
-            and billed_to_date.month = allocated_to_date.month
+            and billed_to_date.revenue_month = allocated_to_date.revenue_month
     cross join run
 
 )
