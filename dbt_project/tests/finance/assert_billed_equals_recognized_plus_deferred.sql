@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_deferred_revenue'}}}) }}
+
 -- For every customer and month end: billed to date = recognized (of what was billed) + deferred, with billed taken
 -- from the invoices themselves; recognized to date = recognized of billed + unbilled, with recognized taken from
 -- fct_revenue_daily. Returns the customer-months that do not tie, with both sides.
@@ -52,6 +54,18 @@ recognized_daily as (
 
 ),
 
+billed_by_month as (
+
+    select
+        customer_id,
+        currency,
+        billed_month,
+        sum(billed_minor) as billed_minor,
+    from billed_by_invoice
+    group by customer_id, currency, billed_month
+
+),
+
 sides as (
 
     select
@@ -62,23 +76,23 @@ sides as (
         deferred.deferred_revenue_minor,
         deferred.unbilled_revenue_minor,
         deferred.recognized_to_date_minor,
-        (
-            select coalesce(sum(billed_by_invoice.billed_minor), 0)
-            from billed_by_invoice
-            where
-                billed_by_invoice.customer_id = deferred.customer_id
-                and billed_by_invoice.currency = deferred.currency
-                and billed_by_invoice.billed_month <= deferred.revenue_month
-        ) as invoiced_to_date_minor,
-        (
-            select coalesce(sum(recognized_daily.amount_minor), 0)
-            from recognized_daily
-            where
-                recognized_daily.customer_id = deferred.customer_id
-                and recognized_daily.currency = deferred.currency
-                and recognized_daily.revenue_month <= deferred.revenue_month
-        ) as recognized_daily_to_date_minor,
+        sum(coalesce(billed_by_month.billed_minor, 0)) over to_date as invoiced_to_date_minor,
+        sum(coalesce(recognized_daily.amount_minor, 0)) over to_date as recognized_daily_to_date_minor,
     from deferred
+    left join billed_by_month
+        on
+            deferred.customer_id = billed_by_month.customer_id
+            and deferred.currency = billed_by_month.currency
+            and deferred.revenue_month = billed_by_month.billed_month
+    left join recognized_daily
+        on
+            deferred.customer_id = recognized_daily.customer_id
+            and deferred.currency = recognized_daily.currency
+            and deferred.revenue_month = recognized_daily.revenue_month
+    window to_date as (
+        partition by deferred.customer_id, deferred.currency order by deferred.revenue_month
+        rows between unbounded preceding and current row
+    )
 
 )
 

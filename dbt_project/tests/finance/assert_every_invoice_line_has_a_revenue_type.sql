@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoice_lines'}}}) }}
+
 -- A new invoice line type must be given a revenue type (or declared non-revenue) before finance reports it:
 -- returns the line types the finance marts do not know.
 select distinct line_type

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_revenue_fx_rates'}}}) }}
+
 -- The fx_rates seed must give the reporting currency (dbt var `reporting_currency`) a rate of exactly 1, and every
 -- invoice currency a rate valid from its first invoice. Returns what is missing or wrong.
 with

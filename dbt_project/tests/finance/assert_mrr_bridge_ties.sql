@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_mrr_movements'}}}) }}
+
 -- The MRR bridge ties for every month and currency: start + new + expansion + reactivation + contraction + churn
 -- = end (in the invoice currency and in the reporting currency), the start is the previous month's end, and the
 -- end is the sum of the customers' MRR in fct_mrr. Returns the months that do not tie.

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_revenue_allocated_to_days'}}}) }}
+
 -- Every revenue line of the invoices is recognized exactly once, to the minor unit: its days sum to its amount,
 -- and no line is missing from the allocation. Returns the lines that do not tie.
 with

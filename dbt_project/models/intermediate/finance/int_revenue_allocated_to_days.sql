@@ -9,7 +9,9 @@
     Rounding: cumulative allocation. Day k gets floor(|A| x W_k / W) - floor(|A| x W_(k-1) / W) (sign restored),
     where W_k is the running weight through day k and W the line's total: every day gets its share rounded down
     and the remainders are carried forward to the day on which the running total crosses the next minor unit, so
-    the last day closes the line exactly. Integer arithmetic only (HUGEINT), no floating point. -#}
+    the last day closes the line exactly. Integer arithmetic only (HUGEINT), no floating point.
+    For ratable lines the running weight is the seconds from the period's start to the day's end, computed
+    directly (no window function over millions of line-days); only usage-weighted lines need a running sum. -#}
 with
 
 lines as (
@@ -34,6 +36,7 @@ lines_spanned as (
             {{ revenue_date_of('period_start') }},
             {{ revenue_date_of("period_end - interval 1 microsecond") }}
         ) as last_day,
+        greatest(date_diff('second', period_start, period_end), 0)::hugeint as seconds_of_line,
     from lines
 
 ),
@@ -47,92 +50,133 @@ line_days as (
 
 ),
 
-line_days_timed as (
+-- usage lines of `sum`/`count` metrics: the day's quantity, when the window had any
+usage_line_days as (
 
     select
-        *,
-        greatest(
-            date_diff(
-                'second',
-                greatest(period_start, {{ revenue_day_start('revenue_date') }}),
-                least(period_end, {{ revenue_day_start('revenue_date + 1') }})
-            ),
-            0
-        )::hugeint as seconds_on_day,
+        line_days.*,
+        coalesce((usage_days.usage_weight * 1000000000000)::hugeint, 0) as weight,
     from line_days
-
-),
-
-line_days_weighed as (
-
-    select
-        line_days_timed.*,
-        -- quantities have at most 12 decimals: scaled to exact integers
-        case
-            when line_days_timed.allocation_basis = 'usage_quantity'
-                then coalesce((usage_days.usage_weight * 1000000000000)::hugeint, 0)
-            else 0
-        end as usage_units_on_day,
-    from line_days_timed
     left join usage_days
         on
-            line_days_timed.allocation_basis = 'usage_quantity'
-            and line_days_timed.customer_id = usage_days.customer_id
-            and line_days_timed.subscription_id = usage_days.subscription_id
-            and line_days_timed.metric = usage_days.metric
-            and line_days_timed.revenue_date = usage_days.revenue_date
-            and line_days_timed.period_start <= usage_days.window_start
-            and line_days_timed.period_end > usage_days.window_start
+            line_days.customer_id = usage_days.customer_id
+            and line_days.subscription_id = usage_days.subscription_id
+            and line_days.metric = usage_days.metric
+            and line_days.revenue_date = usage_days.revenue_date
+            and line_days.period_start <= usage_days.window_start
+            and line_days.period_end > usage_days.window_start
+    where line_days.allocation_basis = 'usage_quantity'
 
 ),
 
-line_totals as (
-
-    select
-        *,
-        sum(usage_units_on_day) over (partition by line_id) as usage_units_of_line,
-        sum(seconds_on_day) over (partition by line_id) as seconds_of_line,
-    from line_days_weighed
-
-),
-
-weights_chosen as (
-
-    select
-        *,
-        case
-            when allocation_basis = 'usage_quantity' and usage_units_of_line > 0 then 'usage_quantity'
-            when seconds_of_line > 0 then 'ratable'
-            -- an empty period (start = end): everything on its single day
-            else 'single_day'
-        end as allocation_basis_used,
-        case
-            when allocation_basis = 'usage_quantity' and usage_units_of_line > 0 then usage_units_on_day
-            when seconds_of_line > 0 then seconds_on_day
-            else 1::hugeint
-        end as weight,
-    from line_totals
-
-),
-
-cumulated as (
+usage_line_days_cumulated as (
 
     select
         *,
         sum(weight) over (
             partition by line_id order by revenue_date rows between unbounded preceding and current row
-        ) as running_weight,
+        ) as weight_through_day,
         sum(weight) over (partition by line_id) as line_weight,
-    from weights_chosen
+    from usage_line_days
 
 ),
 
-allocated_to_date as (
+usage_allocated as (
 
     select
         *,
-        sign(amount_minor) * ((abs(amount_minor)::hugeint * running_weight) // line_weight) as allocated_through_day,
-    from cumulated
+        'usage_quantity' as allocation_basis_used,
+        weight_through_day - weight as weight_before_day,
+    from usage_line_days_cumulated
+    where line_weight > 0
+
+),
+
+-- everything else, and usage lines whose window had no quantity: by seconds
+ratable_line_days as (
+
+    select line_days.* from line_days
+    where line_days.allocation_basis <> 'usage_quantity'
+    union all
+    select line_days.* from line_days
+    where
+        line_days.allocation_basis = 'usage_quantity'
+        and line_days.line_id in (select usage_allocated.line_id from usage_allocated) is not true
+
+),
+
+ratable_allocated as (
+
+    select
+        *,
+        case when seconds_of_line > 0 then 'ratable' else 'single_day' end as allocation_basis_used,
+        -- an empty period (start = end) weighs 1 on its single day
+        case
+            when seconds_of_line = 0 then 1
+            else greatest(
+                    date_diff(
+                        'second', period_start, least(period_end, {{ revenue_day_start('revenue_date + 1') }})
+                    ),
+                    0
+                )
+        end::hugeint as weight_through_day,
+        case
+            when seconds_of_line = 0 then 0
+            else greatest(
+                    date_diff(
+                        'second', period_start, greatest(period_start, {{ revenue_day_start('revenue_date') }})
+                    ),
+                    0
+                )
+        end::hugeint as weight_before_day,
+        greatest(seconds_of_line, 1) as line_weight,
+    from ratable_line_days
+
+),
+
+allocated as (
+
+    select
+        line_id,
+        invoice_id,
+        customer_id,
+        revenue_date,
+        revenue_type,
+        line_type,
+        subscription_id,
+        plan_id,
+        metric,
+        currency,
+        minor_unit_digits,
+        billing_at,
+        billed_on,
+        allocation_basis_used,
+        amount_minor,
+        weight_through_day,
+        weight_before_day,
+        line_weight,
+    from usage_allocated
+    union all
+    select
+        line_id,
+        invoice_id,
+        customer_id,
+        revenue_date,
+        revenue_type,
+        line_type,
+        subscription_id,
+        plan_id,
+        metric,
+        currency,
+        minor_unit_digits,
+        billing_at,
+        billed_on,
+        allocation_basis_used,
+        amount_minor,
+        weight_through_day,
+        weight_before_day,
+        line_weight,
+    from ratable_allocated
 
 ),
 
@@ -157,10 +201,12 @@ final as (
         allocation_basis_used as allocation_basis,
         amount_minor as line_amount_minor,
         (
-            allocated_through_day
-            - coalesce(lag(allocated_through_day) over (partition by line_id order by revenue_date), 0)
+            sign(amount_minor) * (
+                (abs(amount_minor)::hugeint * weight_through_day) // line_weight
+                - (abs(amount_minor)::hugeint * weight_before_day) // line_weight
+            )
         )::bigint as amount_minor,
-    from allocated_to_date
+    from allocated
 
 )
 

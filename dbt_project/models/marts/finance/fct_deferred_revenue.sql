@@ -4,7 +4,9 @@
     `billed_to_date = recognized_of_billed_to_date + deferred` is the tie-out (a dbt test). Revenue recognized on
     lines billed only after the month end (usage billed in arrears, a proration settled on the next invoice) is
     `unbilled_revenue_minor`, the contract asset; `recognized_to_date = recognized_of_billed + unbilled`.
-    The as_of month's row is measured at the month's end, counting only what was billed by as_of. -#}
+    The as_of month's row is measured at the month's end, counting only what was billed by as_of.
+    Every balance is a running sum over months: an allocated amount billed in month b and recognized in month r
+    counts as allocated-billed from b, recognized from r, and recognized-of-billed from the later of the two. -#}
 with
 
 lines as (
@@ -25,20 +27,6 @@ run as (
 
 ),
 
--- billed amounts straight from the invoice lines, independently of the allocation
-billed_by_month as (
-
-    select
-        customer_id,
-        currency,
-        date_trunc('month', billed_on)::date as billed_month,
-        sum(amount_minor)::bigint as billed_minor,
-    from lines
-    group by customer_id, currency, billed_month
-
-),
-
--- recognized amounts by the month they were billed in and the month they are recognized in
 allocated_cells as (
 
     select
@@ -52,14 +40,64 @@ allocated_cells as (
 
 ),
 
-customer_bounds as (
+-- each amount once per balance it enters, keyed by the month it enters it
+monthly_flows as (
+
+    -- billed, straight from the invoice lines (independent of the allocation)
+    select
+        customer_id,
+        currency,
+        date_trunc('month', billed_on)::date as revenue_month,
+        amount_minor as billed_minor,
+        0 as allocated_billed_minor,
+        0 as recognized_minor,
+        0 as recognized_of_billed_minor,
+    from lines
+    union all
+    select
+        customer_id,
+        currency,
+        billed_month as revenue_month,
+        0 as billed_minor,
+        amount_minor as allocated_billed_minor,
+        0 as recognized_minor,
+        0 as recognized_of_billed_minor,
+    from allocated_cells
+    union all
+    select
+        customer_id,
+        currency,
+        revenue_month,
+        0 as billed_minor,
+        0 as allocated_billed_minor,
+        amount_minor as recognized_minor,
+        0 as recognized_of_billed_minor,
+    from allocated_cells
+    union all
+    select
+        customer_id,
+        currency,
+        greatest(billed_month, revenue_month) as revenue_month,
+        0 as billed_minor,
+        0 as allocated_billed_minor,
+        0 as recognized_minor,
+        amount_minor as recognized_of_billed_minor,
+    from allocated_cells
+
+),
+
+flows_by_month as (
 
     select
         customer_id,
         currency,
-        min(least(billed_month, revenue_month)) as first_month,
-    from allocated_cells
-    group by customer_id, currency
+        revenue_month,
+        sum(billed_minor)::bigint as billed_minor,
+        sum(allocated_billed_minor)::bigint as allocated_billed_minor,
+        sum(recognized_minor)::bigint as recognized_minor,
+        sum(recognized_of_billed_minor)::bigint as recognized_of_billed_minor,
+    from monthly_flows
+    group by customer_id, currency, revenue_month
 
 ),
 
@@ -71,86 +109,78 @@ customer_months as (
         unnest(
             generate_series(customer_bounds.first_month, run.as_of_month, interval 1 month)
         )::date as revenue_month,
-    from customer_bounds
+    from (
+        select
+            customer_id,
+            currency,
+            min(revenue_month) as first_month,
+        from flows_by_month
+        group by customer_id, currency
+    ) as customer_bounds
     cross join run
 
 ),
 
-billed_to_date as (
+-- months after the as_of month (future recognition of fees billed in advance) count from the spine's last month
+spine_flows as (
 
     select
         customer_months.customer_id,
         customer_months.currency,
         customer_months.revenue_month,
-        coalesce(sum(billed_by_month.billed_minor), 0)::bigint as billed_to_date_minor,
-        coalesce(
-            sum(billed_by_month.billed_minor) filter (
-                where billed_by_month.billed_month = customer_months.revenue_month
-            ),
-            0
-        )::bigint as billed_in_month_minor,
+        coalesce(flows_by_month.billed_minor, 0) as billed_minor,
+        coalesce(flows_by_month.allocated_billed_minor, 0) as allocated_billed_minor,
+        coalesce(flows_by_month.recognized_minor, 0) as recognized_minor,
+        coalesce(flows_by_month.recognized_of_billed_minor, 0) as recognized_of_billed_minor,
     from customer_months
-    left join billed_by_month
+    left join flows_by_month
         on
-            customer_months.customer_id = billed_by_month.customer_id
-            and customer_months.currency = billed_by_month.currency
-            and customer_months.revenue_month >= billed_by_month.billed_month
-    group by customer_months.customer_id, customer_months.currency, customer_months.revenue_month
+            customer_months.customer_id = flows_by_month.customer_id
+            and customer_months.currency = flows_by_month.currency
+            and customer_months.revenue_month = flows_by_month.revenue_month
 
 ),
 
-allocated_to_date as (
+running as (
 
     select
-        customer_months.customer_id,
-        customer_months.currency,
-        customer_months.revenue_month,
-        coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.billed_month <= customer_months.revenue_month
-            and allocated_cells.revenue_month <= customer_months.revenue_month
-        ), 0)::bigint as recognized_of_billed_to_date_minor,
-        coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.billed_month <= customer_months.revenue_month
-            and allocated_cells.revenue_month > customer_months.revenue_month
-        ), 0)::bigint as deferred_revenue_minor,
-        coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.billed_month > customer_months.revenue_month
-            and allocated_cells.revenue_month <= customer_months.revenue_month
-        ), 0)::bigint as unbilled_revenue_minor,
-        coalesce(sum(allocated_cells.amount_minor) filter (
-            where allocated_cells.revenue_month = customer_months.revenue_month
-        ), 0)::bigint as recognized_in_month_minor,
-    from customer_months
-    left join allocated_cells
-        on
-            customer_months.customer_id = allocated_cells.customer_id
-            and customer_months.currency = allocated_cells.currency
-    group by customer_months.customer_id, customer_months.currency, customer_months.revenue_month
+        customer_id,
+        currency,
+        revenue_month,
+        billed_minor as billed_in_month_minor,
+        recognized_minor as recognized_in_month_minor,
+        sum(billed_minor) over to_date as billed_to_date_minor,
+        sum(allocated_billed_minor) over to_date as allocated_billed_to_date_minor,
+        sum(recognized_minor) over to_date as recognized_to_date_minor,
+        sum(recognized_of_billed_minor) over to_date as recognized_of_billed_to_date_minor,
+    from spine_flows
+    window to_date as (
+        partition by customer_id, currency order by revenue_month
+        rows between unbounded preceding and current row
+    )
 
 ),
 
 final as (
 
     select
-        billed_to_date.customer_id,
-        billed_to_date.revenue_month,
-        last_day(billed_to_date.revenue_month) as month_end_date,
-        billed_to_date.currency,
-        billed_to_date.billed_in_month_minor,
-        allocated_to_date.recognized_in_month_minor,
-        billed_to_date.billed_to_date_minor,
-        allocated_to_date.recognized_of_billed_to_date_minor
-        + allocated_to_date.unbilled_revenue_minor as recognized_to_date_minor,
-        allocated_to_date.recognized_of_billed_to_date_minor,
-        allocated_to_date.deferred_revenue_minor,
-        allocated_to_date.unbilled_revenue_minor,
-        billed_to_date.revenue_month = run.as_of_month as is_current_month,
-    from billed_to_date
-    inner join allocated_to_date
-        on
-            billed_to_date.customer_id = allocated_to_date.customer_id
-            and billed_to_date.currency = allocated_to_date.currency
-            and billed_to_date.revenue_month = allocated_to_date.revenue_month
+        running.customer_id,
+        running.revenue_month,
+        last_day(running.revenue_month) as month_end_date,
+        running.currency,
+        running.billed_in_month_minor::bigint as billed_in_month_minor,
+        running.recognized_in_month_minor::bigint as recognized_in_month_minor,
+        running.billed_to_date_minor::bigint as billed_to_date_minor,
+        running.recognized_to_date_minor::bigint as recognized_to_date_minor,
+        running.recognized_of_billed_to_date_minor::bigint as recognized_of_billed_to_date_minor,
+        -- billed by the month end (as allocated), recognized after it
+        (running.allocated_billed_to_date_minor - running.recognized_of_billed_to_date_minor)::bigint
+            as deferred_revenue_minor,
+        -- recognized by the month end, billed after it
+        (running.recognized_to_date_minor - running.recognized_of_billed_to_date_minor)::bigint
+            as unbilled_revenue_minor,
+        running.revenue_month = run.as_of_month as is_current_month,
+    from running
     cross join run
 
 )
