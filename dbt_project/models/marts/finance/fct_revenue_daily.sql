@@ -31,7 +31,8 @@ daily as (
         currency,
         any_value(minor_unit_digits) as minor_unit_digits,
         sum(amount_minor)::bigint as amount_minor,
-        count(distinct line_id)::integer as line_count,
+        -- a line has one row per day, so rows are distinct lines
+        count(*)::integer as line_count,
     from line_days
     group by customer_id, revenue_date, revenue_type, plan_id, currency
 
