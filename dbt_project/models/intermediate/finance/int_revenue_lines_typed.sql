@@ -1,0 +1,78 @@
+{#- Every invoice line of the actual scenario with the revenue type it books to, the instant and revenue day it was
+    billed, and how its amount is spread over days (`allocation_basis`). Tax and customer-balance credits are not
+    revenue (tax is owed to an authority, a credit is a means of payment): they are left out here, and only here. -#}
+with
+
+invoice_lines as (
+
+    select * from {{ ref('fct_invoice_lines') }}
+    where scenario = 'actual'
+
+),
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+    where scenario = 'actual'
+
+),
+
+metrics as (
+
+    select * from {{ ref('int_metrics_unified') }}
+
+),
+
+typed as (
+
+    select
+        invoice_lines.line_id,
+        invoice_lines.invoice_id,
+        invoice_lines.customer_id,
+        invoice_lines.line_type,
+        case invoice_lines.line_type
+            when 'base_fee' then 'subscription'
+            when 'usage' then 'usage'
+            when 'minimum_spend_true_up' then 'usage'
+            when 'proration_credit' then 'proration'
+            when 'proration_charge' then 'proration'
+            when 'discount' then 'discount'
+            when 'adjustment' then 'one_time'
+            when 'one_time' then 'one_time'
+        end as revenue_type,
+        invoice_lines.line_type in ('tax', 'credit') as is_non_revenue,
+        invoice_lines.subscription_id,
+        invoice_lines.plan_id,
+        invoice_lines.metric,
+        metrics.aggregation as metric_aggregation,
+        invoice_lines.period_start,
+        invoice_lines.period_end,
+        invoices.billing_at,
+        {{ revenue_date_of('invoices.billing_at') }} as billed_on,
+        invoice_lines.currency,
+        invoice_lines.minor_unit_digits,
+        invoice_lines.amount_minor,
+    from invoice_lines
+    inner join invoices
+        on invoice_lines.invoice_id = invoices.invoice_id
+    left join metrics
+        on invoice_lines.metric = metrics.metric
+
+),
+
+final as (
+
+    select
+        *,
+        -- usage is recognized when it was consumed, by the day's share of the window's quantity; everything
+        -- else (fees, prorations, minimum-spend true-ups, max/latest/unique-count usage) ratably over its period
+        case
+            when line_type = 'usage' and metric_aggregation in ('sum', 'count') then 'usage_quantity'
+            else 'ratable'
+        end as allocation_basis,
+    from typed
+    where not is_non_revenue
+
+)
+
+select * from final
