@@ -102,18 +102,19 @@ def _properties(columns: dict[str, str]) -> tuple[str, str]:
 def accepted_columns_sql(columns: dict[str, str]) -> str:
     """The select list of the normalized columns for rows already accepted (the `raw.usage_events` view).
 
-    The same value expressions as `normalized_columns_sql`, without its validity tests: an accepted row passed
-    them at ingestion. For properties that means skipping `json_valid` on every read (an accepted row's
-    properties are a JSON object or empty, and both expressions give the same value for those)."""
+    The same values as `normalized_columns_sql`, without its validity tests: an accepted row passed them at
+    ingestion. For properties that means skipping `json_valid` on every read (an accepted row's properties are
+    a JSON object or blank, and both expressions give the same value for those)."""
     _, quantity, _ = _quantity(columns)
     sql_type = columns.get("properties")
     properties = "cast(null as varchar)" if sql_type is None else _properties(columns)[0]
     if sql_type is not None and _is_text(sql_type):
         properties = _text("properties")
+    # An accepted row's ids are not blank (a blank one is quarantined), so `_text` would return them unchanged.
     return f"""
-        {_text("event_id")} as event_id,
-        {_text("customer_id")} as customer_id,
-        {_text("metric")} as metric,
+        cast(event_id as varchar) as event_id,
+        cast(customer_id as varchar) as customer_id,
+        cast(metric as varchar) as metric,
         {quantity} as quantity,
         {_occurred_at(columns["occurred_at"])} as occurred_at,
         {properties} as properties"""

@@ -82,6 +82,26 @@ boundaries as (
 
 ),
 
+-- Boundaries before the billing anchor or after as_of change nothing (every instant there is
+-- `before_billing_anchor` or `after_as_of`): dropping them leaves fewer, longer segments, and every customer's
+-- segments between its first finite boundary and as_of, which bounds the months the event view lists them in.
+boundaries_kept as (
+
+    select boundaries.*,
+    from boundaries
+    inner join customers
+        on boundaries.customer_id = customers.customer_id
+    cross join run
+    where
+        boundaries.boundary_at = '-infinity'::timestamp
+        or boundaries.boundary_at = run.as_of
+        or (
+            boundaries.boundary_at >= customers.billing_anchor_at
+            and boundaries.boundary_at < run.as_of
+        )
+
+),
+
 segments as (
 
     select
@@ -90,8 +110,7 @@ segments as (
         lead(boundary_at, 1, 'infinity'::timestamp) over (
             partition by customer_id order by boundary_at
         ) as segment_end,
-    from boundaries
-    where boundary_at < 'infinity'::timestamp
+    from boundaries_kept
 
 ),
 
