@@ -9,27 +9,39 @@ is therefore resolved correctly, never merged.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
-from dagster_billing.ingestion.segment_reads import normalized_segments_sql
+from dagster_billing.ingestion.segment_reads import SegmentRef, normalized_segments_sql
 from dagster_billing.ingestion.usage_events_view import ingested_segments
+
+
+def _hashes_repeated_in_batch(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """Id hashes that occur more than once among the batch's valid rows.
+
+    Sorted in NumPy and neighbours compared: at 10M rows about 0.5 s with the fetch, against 1.6-2.1 s for
+    DuckDB's window `lag`/`lead` over the sorted hashes and 2.7-3.2 s for `group by ... having count(*) > 1`."""
+    hashes = con.execute("select event_id_hash from batch_rows where reason_code is null").fetchnumpy()
+    ordered = np.sort(np.asarray(hashes["event_id_hash"], dtype=np.uint64))
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 def find_suspect_rows(con: duckdb.DuckDBPyConnection) -> int:
     """Fill temp table `suspect_keys` with the valid batch rows and earlier events sharing an id hash."""
-    # Sorting the hashes and comparing neighbours is about twice as fast here as `group by ... having count > 1`.
+    con.register("repeated_hashes", pa.table({"event_id_hash": _hashes_repeated_in_batch(con)}))
     has_history = con.execute("select exists (select 1 from raw.usage_event_keys)").fetchone()[0]
-    history = "union all select event_id_hash from raw.usage_event_keys" if has_history else ""
-    con.execute(
-        f"""create or replace temp table suspect_hashes as
-        select distinct event_id_hash from (
-            select event_id_hash,
-                   lag(event_id_hash) over sorted as previous_hash,
-                   lead(event_id_hash) over sorted as next_hash
-            from (select event_id_hash from batch_rows where reason_code is null {history})
-            window sorted as (order by event_id_hash)
-        )
-        where event_id_hash = previous_hash or event_id_hash = next_hash"""
+    # A batch hash also among earlier events: a hash join from the (small, incremental) batch to the history.
+    history = (
+        """union
+        select k.event_id_hash from raw.usage_event_keys as k
+        semi join batch_rows as b on b.event_id_hash = k.event_id_hash and b.reason_code is null"""
+        if has_history
+        else ""
     )
+    con.execute(
+        f"create or replace temp table suspect_hashes as select event_id_hash from repeated_hashes {history}"
+    )
+    con.unregister("repeated_hashes")
     con.execute(
         """create or replace temp table suspect_keys as
         select file_id, source_row, false as is_earlier from batch_rows
@@ -42,7 +54,7 @@ def find_suspect_rows(con: duckdb.DuckDBPyConnection) -> int:
     return int(count)
 
 
-def resolve_suspects(con: duckdb.DuckDBPyConnection, batch_segments_sql: str) -> None:
+def resolve_suspects(con: duckdb.DuckDBPyConnection, batch_segments: list[SegmentRef]) -> None:
     """Fill temp table `dedup_outcomes` (file_id, source_row, outcome, event_id, first_file_id, first_source_row)
     with outcome `duplicate` (same payload as the first copy) or `conflict` (different payload).
 
@@ -51,15 +63,17 @@ def resolve_suspects(con: duckdb.DuckDBPyConnection, batch_segments_sql: str) ->
     earlier_ids = [
         r[0] for r in con.execute("select distinct file_id from suspect_keys where is_earlier").fetchall()
     ]
-    earlier_sql = normalized_segments_sql(ingested_segments(con, earlier_ids))
+    # Only the suspect rows are normalized and compared: the segments are filtered before the select list.
+    suspects = "select file_id, source_row from suspect_keys"
+    batch_sql = normalized_segments_sql(batch_segments, only_rows=suspects)
+    earlier_sql = normalized_segments_sql(ingested_segments(con, earlier_ids), only_rows=suspects)
     # Properties are compared minified: the same object sent as `{"a": 1}` in a CSV and `{"a":1}` in JSON
     # Lines is the same payload (only the few suspect rows pay for it).
     con.execute(
         f"""create or replace temp table suspect_rows as
         select s.file_id, s.source_row, s.event_id, s.customer_id, s.metric, s.quantity, s.occurred_at,
                cast(json(s.properties) as varchar) as properties
-        from (({batch_segments_sql}) union all ({earlier_sql})) as s
-        semi join suspect_keys as k on k.file_id = s.file_id and k.source_row = s.source_row"""
+        from (({batch_sql}) union all ({earlier_sql})) as s"""
     )
     con.execute(
         """create or replace temp table dedup_outcomes as

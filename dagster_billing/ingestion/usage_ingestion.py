@@ -92,10 +92,14 @@ def _record_changed_files(con, changed: list[ChangedFile], detected_at: str) -> 
         )
 
 
-def _stage_batch(con, segments: list[Segment], ingested_at: str, tolerance: int) -> str:
+def _segment_refs(segments: list[Segment]) -> list[SegmentRef]:
+    return [SegmentRef(s.file_id, s.path, s.kind, s.columns) for s in segments]
+
+
+def _stage_batch(con, segments: list[Segment], ingested_at: str, tolerance: int) -> None:
     """One scan of the new segments into temp table `batch_rows`: integer keys for every row, the raw values
     only for rejected rows (few), so millions of accepted rows are never copied."""
-    batch_sql = normalized_segments_sql([SegmentRef(s.file_id, s.path, s.kind, s.columns) for s in segments])
+    batch_sql = normalized_segments_sql(_segment_refs(segments))
     reason_code, reason = rejection_reason_sql("raw.customers", ingested_at, tolerance)
     con.execute(
         f"""create or replace temp table batch_rows as
@@ -104,20 +108,21 @@ def _stage_batch(con, segments: list[Segment], ingested_at: str, tolerance: int)
     )
     (rejected,) = con.execute("select count(*) from batch_rows where reason_code is not null").fetchone()
     # The reasons' words and raw values are worked out for the (few) rejected rows only.
+    rejected_sql = normalized_segments_sql(
+        _segment_refs(segments),
+        only_rows="select file_id, source_row from batch_rows where reason_code is not null",
+    )
     con.execute(
         f"""create or replace temp table rejected_rows as
         select n.file_id, n.source_row, b.reason_code, {reason} as reason, n.event_id, n.customer_id, n.metric,
                n.quantity_raw, n.occurred_at_raw
-        from ({batch_sql}) as n
-        semi join (select file_id, source_row from batch_rows where reason_code is not null) as r
-            on r.file_id = n.file_id and r.source_row = n.source_row
+        from ({rejected_sql}) as n
         join batch_rows as b on b.file_id = n.file_id and b.source_row = n.source_row"""
         if rejected
         else "create or replace temp table rejected_rows as select null::integer as file_id, null::bigint as source_row, "
         "null::varchar as reason_code, null::varchar as reason, null::varchar as event_id, null::varchar as customer_id, "
         "null::varchar as metric, null::varchar as quantity_raw, null::varchar as occurred_at_raw where false"
     )
-    return batch_sql
 
 
 def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quarantined_at: str) -> None:
@@ -268,9 +273,9 @@ def ingest_usage_files(
             )
         segments = [segment for _, segment in segments]
         if segments:
-            batch_sql = _stage_batch(con, segments, now, future_tolerance_minutes)
+            _stage_batch(con, segments, now, future_tolerance_minutes)
             if find_suspect_rows(con):
-                resolve_suspects(con, batch_sql)
+                resolve_suspects(con, _segment_refs(segments))
             else:
                 con.execute(
                     "create or replace temp table dedup_outcomes as select null::integer as file_id, "
