@@ -29,7 +29,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-10-01"
-WINDOWING_MODELS = "staging intermediate"
+# The windowing models and everything upstream of them (not the pricing and finance models built on them).
+WINDOWING_MODELS = "+int_usage_aggregated_to_billing_windows +int_usage_events_unbilled"
 
 
 def _generate(landing: Path, events: int, customers: int) -> None:

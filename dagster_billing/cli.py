@@ -13,6 +13,8 @@ from dagster_billing.settings import REPO_ROOT, BillingPaths, billing_paths
 
 DEMO_DIR = REPO_ROOT / "data" / "demo"
 DEMO_AS_OF = "2026-10-01"
+# The demo's Stripe go-live: the last month's invoices are finalized in the emulator, the older history is not.
+DEMO_STRIPE_FINALIZE_FROM = "2026-09-01"
 
 
 def _paths(args: argparse.Namespace) -> BillingPaths:
@@ -55,7 +57,7 @@ def _run(paths: BillingPaths, as_of: str) -> int:
         return 1
     print("Run succeeded.")
     print(
-        f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*)"
+        f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*, marts.*, stripe.*)"
     )
     return 0
 
@@ -77,12 +79,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A fresh demo folder every time, so the demo always starts from the same state."""
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    paths = BillingPaths(DEMO_DIR / "landing", DEMO_DIR / "warehouse.duckdb", billing_paths().pricing_dir)
+    demo_dir = Path(args.dir).resolve()
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    paths = BillingPaths(demo_dir / "landing", demo_dir / "warehouse.duckdb", billing_paths().pricing_dir)
     _generate(paths.landing_dir, args.customers, args.events, args.seed, date.fromisoformat(DEMO_AS_OF))
     from dagster_billing.local_stripe.demo import demo_stripe
 
-    with demo_stripe(DEMO_DIR / "localstripe"):  # invoices are finalized in a local Stripe emulator
+    with demo_stripe(
+        demo_dir / "localstripe", DEMO_STRIPE_FINALIZE_FROM
+    ):  # invoices are finalized in a local Stripe emulator
         return _run(paths, DEMO_AS_OF)
 
 
@@ -117,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=200)
     demo.add_argument("--events", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--dir", default=str(DEMO_DIR), help=f"the demo folder, emptied first (default: {DEMO_DIR})"
+    )
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -22,69 +22,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
+from dagster_billing.finance.tieouts import headline_figures, run_tieouts
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-10-01"
-
-CHECKS = {
-    "revenue lines = sum of their days": (
-        "select count(*) from marts.fct_invoice_lines where scenario = 'actual'",
-        """select count(*) from marts.fct_invoice_lines as l
-           left join (select line_id, sum(amount_minor) as minor
-                      from intermediate.int_revenue_allocated_to_days group by line_id) as d using (line_id)
-           where l.scenario = 'actual' and d.minor is distinct from l.amount_minor""",
-    ),
-    "billed = recognized + deferred - unbilled (customer x month end)": (
-        "select count(*) from marts.fct_deferred_revenue",
-        """with billed as (
-               select customer_id, date_trunc('month', billing_at)::date as month, sum(total_minor) as minor
-               from marts.fct_invoices where scenario = 'actual' group by all),
-           recognized as (
-               select customer_id, revenue_month as month, sum(amount_minor) as minor
-               from marts.fct_revenue_daily group by all),
-           cumulated as (
-               select d.customer_id, d.revenue_month as month, d.deferred_revenue_minor, d.unbilled_revenue_minor,
-                      (select coalesce(sum(b.minor), 0) from billed as b
-                       where b.customer_id = d.customer_id and b.month <= d.revenue_month) as billed_to_date,
-                      (select coalesce(sum(r.minor), 0) from recognized as r
-                       where r.customer_id = d.customer_id and r.month <= d.revenue_month) as recognized_to_date
-               from marts.fct_deferred_revenue as d)
-           select count(*) from cumulated
-           where billed_to_date <> recognized_to_date + deferred_revenue_minor - unbilled_revenue_minor""",
-    ),
-    "billed = recognized of billed + deferred (in the mart)": (
-        "select count(*) from marts.fct_deferred_revenue",
-        """select count(*) from marts.fct_deferred_revenue
-           where billed_to_date_minor <> recognized_of_billed_to_date_minor + deferred_revenue_minor""",
-    ),
-    "start MRR + movements = end MRR (month x currency)": (
-        "select count(*) from marts.fct_mrr_movements",
-        """select count(*) from (
-               select *, lag(end_mrr_minor, 1, 0) over (partition by currency order by mrr_month) as previous_end
-               from marts.fct_mrr_movements)
-           where start_mrr_minor + new_mrr_minor + expansion_mrr_minor + reactivation_mrr_minor
-                 + contraction_mrr_minor + churn_mrr_minor <> end_mrr_minor
-              or start_mrr_minor <> previous_end""",
-    ),
-}
-
-FIGURES = {
-    "customers invoiced": "select count(distinct customer_id) from marts.fct_invoices where scenario = 'actual'",
-    "invoice lines": "select count(*) from marts.fct_invoice_lines where scenario = 'actual'",
-    "revenue day rows": "select count(*) from marts.fct_revenue_daily",
-    "invoiced, all currencies in USD minor units": (
-        "select sum(amount_reporting_minor) from marts.fct_revenue_daily"
-    ),
-    "deferred revenue at 2026-09-30, USD minor units": (
-        "select sum(deferred_revenue_minor) from marts.fct_deferred_revenue "
-        "where month_end_date = date '2026-09-30' and currency = 'USD'"
-    ),
-    "contracted MRR in 2026-09, USD minor units": (
-        "select sum(end_mrr_minor) from marts.fct_mrr_movements where mrr_month = date '2026-09-01' "
-        "and currency = 'USD'"
-    ),
-}
 
 
 def generate(landing: Path, events: int, customers: int) -> None:
@@ -131,19 +72,12 @@ def run(landing: Path, workdir: Path) -> Path:
 
 
 def check(warehouse: Path) -> bool:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        for name, sql in FIGURES.items():
-            print(f"{name}: {con.execute(sql).fetchone()[0]:,}")
-        all_tie = True
-        for name, (count_sql, mismatch_sql) in CHECKS.items():
-            compared = con.execute(count_sql).fetchone()[0]
-            mismatches = con.execute(mismatch_sql).fetchone()[0]
-            all_tie = all_tie and mismatches == 0 and compared > 0
-            print(f"{name}: {compared:,} rows compared, {mismatches:,} mismatches")
-        return all_tie
-    finally:
-        con.close()
+    for name, value in headline_figures(warehouse).items():
+        print(f"{name}: {value:,}")
+    tieouts = run_tieouts(warehouse)
+    for tieout in tieouts:
+        print(f"{tieout.name}: {tieout.rows_compared:,} rows compared, {tieout.mismatches:,} mismatches")
+    return all(tieout.holds for tieout in tieouts)
 
 
 def main() -> None:

@@ -53,7 +53,9 @@ def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def load_due_invoices(con: duckdb.DuckDBPyConnection) -> list[DueInvoice]:
+def load_due_invoices(con: duckdb.DuckDBPyConnection, finalize_from: date | None = None) -> list[DueInvoice]:
+    """`finalize_from`: the go-live date; invoices billed before it were billed by whatever came before this
+    pipeline and are never sent to Stripe."""
     _require_marts(con)
     rows = con.execute(
         f"""
@@ -62,8 +64,10 @@ def load_due_invoices(con: duckdb.DuckDBPyConnection) -> list[DueInvoice]:
         from marts.fct_invoices as i
         left join stripe.invoice_sync as sync on sync.invoice_id = i.invoice_id
         where i.scenario = 'actual' and {PENDING_OUTCOME}
+          and ($finalize_from is null or i.billing_date >= $finalize_from)
         order by i.billing_at, i.invoice_id
-        """
+        """,
+        {"finalize_from": finalize_from},
     ).fetchall()
     invoices = {row[0]: DueInvoice(*row) for row in rows}
     for invoice_id, *line in _lines(con):

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 import stripe
@@ -61,9 +62,10 @@ def finalize_due_invoices(
     concurrency: int = 4,
     on_customer_created: OnCustomerCreated | None = None,
     hook: StepHook = _no_hook,
+    finalize_from: date | None = None,
 ) -> FinalizeSummary:
     ensure_tables(con)
-    due = load_due_invoices(con)
+    due = load_due_invoices(con, finalize_from)
     summary = FinalizeSummary(due=len(due))
     if not due:
         return summary

@@ -32,6 +32,11 @@ def stripe_summary(warehouse_path: Path) -> str:
     lines = [
         f"Stripe: {sum(outcomes.values())} invoices finalized: {counts}" + (f" ({others})" if others else "")
     ]
+    finalize_from = os.environ.get("BILLING_STRIPE_FINALIZE_FROM")
+    if finalize_from:
+        lines.append(
+            f"  invoices billed before {finalize_from} (go-live, BILLING_STRIPE_FINALIZE_FROM) not sent"
+        )
     if stages:
         lines.append("  overdue by dunning stage: " + ", ".join(f"{stage} {n}" for stage, n in stages))
     return "\n".join(lines)

@@ -48,10 +48,15 @@ def stripe_invoice_sync(
             client,
             concurrency=stripe_api.max_concurrent_requests,
             on_customer_created=attach_test_card if stripe_api.seed_test_cards else None,
+            finalize_from=stripe_api.finalize_from_date(),
         )
     for error in summary.errors:
         context.log.error(error)
-    metadata: dict = {"due": summary.due, **{outcome: summary.count(outcome) for outcome in OUTCOMES}}
+    metadata: dict = {
+        "due": summary.due,
+        "finalize_from": stripe_api.finalize_from or "",
+        **{outcome: summary.count(outcome) for outcome in OUTCOMES},
+    }
     if summary.errors:
         metadata["errors"] = dg.MetadataValue.md("\n".join(f"- {e}" for e in summary.errors[:50]))
     return dg.MaterializeResult(metadata=metadata)

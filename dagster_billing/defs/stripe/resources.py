@@ -2,10 +2,12 @@
 
 STRIPE_API_KEY (read through dg.EnvVar, so Dagster shows the variable's name, never its value), STRIPE_API_BASE
 (the local emulator; unset means api.stripe.com), BILLING_STRIPE_ALLOW_LIVE=1 (needed for an sk_live_ key),
-BILLING_STRIPE_SEED_TEST_CARDS=1 (emulator only), BILLING_STRIPE_CONCURRENCY (requests in flight, default 4).
+BILLING_STRIPE_SEED_TEST_CARDS=1 (emulator only), BILLING_STRIPE_CONCURRENCY (requests in flight, default 4),
+BILLING_STRIPE_FINALIZE_FROM (go-live date: invoices billed before it are never sent to Stripe).
 """
 
 import os
+from datetime import date
 
 import dagster as dg
 import stripe
@@ -18,6 +20,7 @@ API_BASE_ENV = "STRIPE_API_BASE"
 ALLOW_LIVE_ENV = "BILLING_STRIPE_ALLOW_LIVE"
 SEED_TEST_CARDS_ENV = "BILLING_STRIPE_SEED_TEST_CARDS"
 CONCURRENCY_ENV = "BILLING_STRIPE_CONCURRENCY"
+FINALIZE_FROM_ENV = "BILLING_STRIPE_FINALIZE_FROM"
 
 
 class StripeResource(dg.ConfigurableResource):
@@ -29,6 +32,14 @@ class StripeResource(dg.ConfigurableResource):
     seed_test_cards: bool = Field(
         default=False, description="Emulator only: give new card customers a test card."
     )
+    finalize_from: str | None = Field(
+        default=None,
+        description="Go-live date (YYYY-MM-DD): invoices with an earlier billing date were billed before this "
+        "pipeline took over and are never sent to Stripe. None sends every due invoice.",
+    )
+
+    def finalize_from_date(self) -> date | None:
+        return date.fromisoformat(self.finalize_from) if self.finalize_from else None
 
     def settings(self) -> StripeSettings:
         return StripeSettings(
@@ -53,4 +64,5 @@ def stripe_resource() -> StripeResource:
         allow_live=env.get(ALLOW_LIVE_ENV) == "1",
         seed_test_cards=env.get(SEED_TEST_CARDS_ENV) == "1",
         max_concurrent_requests=int(env.get(CONCURRENCY_ENV, "4")),
+        finalize_from=env.get(FINALIZE_FROM_ENV) or None,
     )

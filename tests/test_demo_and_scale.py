@@ -1,0 +1,134 @@
+"""The README's demo command end to end, and the finance tie-outs on the demo data and on the generator's
+1M-event data set.
+
+`billing demo` runs as a user runs it (its console script, in a subprocess): sample data, every asset, invoices
+finalized in a local Stripe emulator it starts and stops. The 1M-event run is the pipeline without Stripe.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_finance_marts import finance_queries
+
+from dagster_billing.cli import DEMO_STRIPE_FINALIZE_FROM
+from dagster_billing.finance.tieouts import CHECKS, run_tieouts
+from dagster_billing.generator import generate_landing
+from dagster_billing.pipeline_run import run_pipeline
+from dagster_billing.settings import (
+    LANDING_DIR_ENV,
+    PRICING_DIR_ENV,
+    REPO_ROOT,
+    WAREHOUSE_PATH_ENV,
+    BillingPaths,
+)
+
+STRIPE_LINE = re.compile(
+    r"Stripe: (\d+) invoices finalized: (\d+) charged, (\d+) sent, (\d+) declined(?: \((.*)\))?"
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    demo_dir = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "BILLING_"))}
+    billing = Path(sys.executable).parent / "billing"
+    completed = subprocess.run(
+        [str(billing), "demo", "--dir", str(demo_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    return completed, demo_dir / "warehouse.duckdb"
+
+
+def _warehouse_rows(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_demo_finalizes_its_invoices_in_the_local_emulator_and_says_how(demo):
+    completed, warehouse = demo
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Run succeeded." in completed.stdout
+    match = STRIPE_LINE.search(completed.stdout)
+    assert match, completed.stdout
+    finalized, charged, sent, declined = map(int, match.groups()[:4])
+    # Both customer classes and the emulator's declining test card (about one card customer in ten) occur.
+    assert charged > 0 and sent > 0 and declined > 0
+    outcomes = dict(
+        _warehouse_rows(warehouse, "select outcome, count(*) from stripe.invoice_sync group by 1")
+    )
+    assert (outcomes.get("charged", 0), outcomes.get("sent", 0), outcomes.get("declined", 0)) == (
+        charged,
+        sent,
+        declined,
+    )
+    assert sum(outcomes.values()) == finalized
+    # Every invoice billed since the demo's go-live went to Stripe exactly once, and none before it.
+    (due,) = _warehouse_rows(
+        warehouse,
+        "select count(*) from marts.fct_invoices where scenario = 'actual' "
+        f"and billing_date >= date '{DEMO_STRIPE_FINALIZE_FROM}'",
+    )[0]
+    assert 0 < finalized == due
+    (sent_before_go_live,) = _warehouse_rows(
+        warehouse,
+        "select count(*) from stripe.invoice_sync as s join marts.fct_invoices as i using (invoice_id) "
+        f"where i.billing_date < date '{DEMO_STRIPE_FINALIZE_FROM}'",
+    )[0]
+    assert sent_before_go_live == 0
+    (distinct_stripe_ids,) = _warehouse_rows(
+        warehouse, "select count(distinct stripe_invoice_id) from stripe.invoice_sync"
+    )[0]
+    assert distinct_stripe_ids == finalized
+
+
+def test_finance_tieouts_hold_on_the_demo_data(demo):
+    completed, warehouse = demo
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    tieouts = run_tieouts(warehouse)
+    assert [t.name for t in tieouts] == list(CHECKS)
+    assert [t for t in tieouts if not t.holds] == []
+
+
+def test_the_readme_finance_queries_return_rows_on_the_demo_data(demo):
+    completed, warehouse = demo
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for sql in finance_queries():
+        assert _warehouse_rows(warehouse, sql), sql
+
+
+def test_finance_tieouts_hold_on_the_generators_1m_event_data_set(tmp_path, monkeypatch):
+    for name in (LANDING_DIR_ENV, WAREHOUSE_PATH_ENV, PRICING_DIR_ENV, "STRIPE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)  # run_pipeline exports its paths; restored afterwards
+    paths = BillingPaths(tmp_path / "landing", tmp_path / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
+    # The benchmark's data set: 1M events for 5,000 customers, Parquet.
+    generate_landing(
+        paths.landing_dir,
+        customers=5_000,
+        events=1_000_000,
+        seed=1,
+        end=date(2026, 10, 1),
+        formats=("parquet",),
+        malformed=False,
+        overwrite=True,
+    )
+    result = run_pipeline(paths, "2026-10-01")
+    assert result.success, result.failures
+    (accepted,) = _warehouse_rows(paths.warehouse_path, "select count(*) from raw.usage_events")[0]
+    assert accepted >= 1_000_000
+    tieouts = run_tieouts(paths.warehouse_path)
+    assert [t for t in tieouts if not t.holds] == []
+    assert min(t.rows_compared for t in tieouts) > 100
