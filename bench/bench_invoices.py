@@ -34,7 +34,9 @@ REPO_ROOT = windowing_bench.REPO_ROOT
 AS_OF = windowing_bench.AS_OF
 DBT_MODELS = REPO_ROOT / "dbt_project" / "models"
 # Everything billing needs, from staging to the invoice marts (not the finance marts built on top of them).
-INVOICE_SELECTION = f"{windowing_bench.WINDOWING_MODELS} +fct_invoices +fct_invoice_lines +dim_customers +dim_plans"
+INVOICE_SELECTION = (
+    f"{windowing_bench.WINDOWING_MODELS} +fct_invoices +fct_invoice_lines +dim_customers +dim_plans"
+)
 
 
 def _pricing_model_names() -> set[str]:

@@ -1,7 +1,7 @@
 """Usage charges the straightforward pandas way, for the benchmark against the dbt pricing models.
 
     python bench/pandas_pricing.py --landing data/bench/landing-1000000-5000 \
-        --warehouse data/bench/warehouse/warehouse.duckdb --as-of 2026-10-01 [--compare]
+        --warehouse data/bench/invoices-warehouse/warehouse.duckdb --as-of 2026-10-01 [--compare]
 
 `price_usage_pandas` gives one row per usage line: customer_id, window_start, subscription_id, metric, tier,
 amount_minor (plus pricing_version, plan_id, charge_model, quantity and the exact amount), meant to equal

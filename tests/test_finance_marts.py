@@ -4,13 +4,11 @@ closes the gap between billed and recognized for every customer and month end, a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
 from dagster_billing.settings import REPO_ROOT
 
-# Where the README's finance questions live: README.md once merged, the stream's draft before that.
 FINANCE_QUERIES_HEADING = "### Three questions finance asks"
 
 
@@ -136,13 +134,11 @@ def test_no_customer_still_subscribed_is_churned_in_the_as_of_month(pipeline_sce
 
 
 def finance_queries() -> list[str]:
-    """The SQL blocks under the README's finance questions heading (the stream draft until it is merged)."""
-    for path in (REPO_ROOT / "README.md", REPO_ROOT / "docs_drafts" / "finance.md"):
-        text = Path(path).read_text(encoding="utf-8") if path.exists() else ""
-        if FINANCE_QUERIES_HEADING in text:
-            section = text.split(FINANCE_QUERIES_HEADING, 1)[1].split("\n## ", 1)[0]
-            return re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
-    raise AssertionError(f"no '{FINANCE_QUERIES_HEADING}' section in README.md or docs_drafts/finance.md")
+    """The SQL blocks under the README's finance questions heading."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert FINANCE_QUERIES_HEADING in text, f"no '{FINANCE_QUERIES_HEADING}' section in README.md"
+    section = text.split(FINANCE_QUERIES_HEADING, 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
 
 
 def test_the_readme_finance_queries_return_rows(pipeline_scenario):

@@ -9,7 +9,7 @@ Rules kept everywhere in this module:
 - Nothing is rounded until `round_to_minor`, which each invoice line's exact amount goes through once.
 - Prorations are rational (49.00 * 10 / 31): `prorate_fraction` returns an exact `Fraction` and
   `prorate_amount` truncates the product toward zero at 18 decimals, as the contract's `amount` column does.
-Sources for every choice (Stripe and Lago documentation) are in docs_drafts/reference.md.
+Sources for every choice (Stripe and Lago documentation) are in DECISIONLOG.md ("Charge models", "Pricing and invoices").
 """
 
 from __future__ import annotations

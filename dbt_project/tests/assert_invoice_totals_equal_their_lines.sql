@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
 -- Tie-out: every invoice's subtotal and total equal the sum of its rounded lines, and every line has an invoice.
 with
 
