@@ -34,27 +34,11 @@ WINDOWING_MODELS = "+int_usage_aggregated_to_billing_windows +int_usage_events_u
 
 
 def _generate(landing: Path, events: int, customers: int) -> None:
-    from dagster_billing.generator import generate_landing
+    from dagster_billing.generator import generate_scale_landing
 
-    marker = landing / ".bench-params.json"
-    params = {"events": events, "customers": customers}
-    if marker.exists() and json.loads(marker.read_text()) == params:
-        return
-    shutil.rmtree(landing, ignore_errors=True)
     started = time.perf_counter()
-    generate_landing(
-        landing,
-        customers=customers,
-        events=events,
-        seed=1,
-        end=date.fromisoformat(AS_OF),
-        formats=("parquet",),
-        malformed=False,
-        duplicate_share=0.02,
-        overwrite=True,
-    )
-    marker.write_text(json.dumps(params))
-    print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s", flush=True)
+    if generate_scale_landing(landing, events=events, customers=customers, end=date.fromisoformat(AS_OF)):
+        print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _usage_files(landing: Path) -> list[str]:
@@ -159,19 +143,10 @@ def measure_pipeline(landing: Path, warehouse: Path) -> dict:
 def measure_dbt_fixed_cost(workdir: Path) -> float:
     """dbt's wall time for the same models on a tiny landing (10 customers, 100 events): start-up, parsing and
     each model's own overhead (metadata queries, DDL, renames), which do not grow with the data."""
-    from dagster_billing.generator import generate_landing
+    from dagster_billing.generator import generate_scale_landing
 
     tiny = workdir / "tiny-dbt"
-    if not (tiny / "landing").exists():
-        generate_landing(
-            tiny / "landing",
-            customers=10,
-            events=100,
-            seed=1,
-            end=date.fromisoformat(AS_OF),
-            formats=("parquet",),
-            malformed=False,
-        )
+    generate_scale_landing(tiny / "landing", events=100, customers=10, end=date.fromisoformat(AS_OF))
     return measure_pipeline(tiny / "landing", fresh_warehouse(tiny / "warehouse"))["dbt_wall_seconds"]
 
 
@@ -183,21 +158,13 @@ def dbt_processing_seconds(run: dict, fixed_seconds: float) -> float:
 
 def measure_dagster_startup(workdir: Path) -> float:
     """A whole run of every asset through Dagster on a tiny landing: the fixed cost any run pays."""
-    from dagster_billing.generator import generate_landing
+    from dagster_billing.generator import generate_scale_landing
     from dagster_billing.pipeline_run import run_pipeline
     from dagster_billing.settings import BillingPaths
 
     tiny = workdir / "tiny"
     shutil.rmtree(tiny, ignore_errors=True)
-    generate_landing(
-        tiny / "landing",
-        customers=10,
-        events=100,
-        seed=1,
-        end=date.fromisoformat(AS_OF),
-        formats=("parquet",),
-        malformed=False,
-    )
+    generate_scale_landing(tiny / "landing", events=100, customers=10, end=date.fromisoformat(AS_OF))
     paths = BillingPaths(tiny / "landing", tiny / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
     started = time.perf_counter()
     run = run_pipeline(paths, AS_OF)

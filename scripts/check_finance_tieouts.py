@@ -15,7 +15,6 @@ Exits 1 when the run fails or any check has a mismatch. A correctness check, not
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -29,25 +28,10 @@ AS_OF = "2026-10-01"
 
 
 def generate(landing: Path, events: int, customers: int) -> None:
-    from dagster_billing.generator import generate_landing
+    from dagster_billing.generator import generate_scale_landing
 
-    marker = landing / ".finance-check-params.json"
-    params = {"events": events, "customers": customers}
-    if marker.exists() and json.loads(marker.read_text()) == params:
-        return
-    shutil.rmtree(landing, ignore_errors=True)
-    # the same data set as bench/bench_ingest_windowing.py: Parquet files, no malformed rows
-    generate_landing(
-        landing,
-        customers=customers,
-        events=events,
-        seed=1,
-        end=date.fromisoformat(AS_OF),
-        formats=("parquet",),
-        malformed=False,
-        overwrite=True,
-    )
-    marker.write_text(json.dumps(params))
+    # the same data set as the benchmarks (bench/): Parquet files, no malformed rows
+    generate_scale_landing(landing, events=events, customers=customers, end=date.fromisoformat(AS_OF))
 
 
 def run(landing: Path, workdir: Path) -> Path:

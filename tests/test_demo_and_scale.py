@@ -20,7 +20,7 @@ from test_finance_marts import finance_queries
 
 from dagster_billing.cli import DEMO_STRIPE_FINALIZE_FROM
 from dagster_billing.finance.tieouts import CHECKS, run_tieouts
-from dagster_billing.generator import generate_landing
+from dagster_billing.generator import generate_scale_landing
 from dagster_billing.pipeline_run import run_pipeline
 from dagster_billing.settings import (
     LANDING_DIR_ENV,
@@ -115,16 +115,7 @@ def test_finance_tieouts_hold_on_the_generators_1m_event_data_set(tmp_path, monk
         monkeypatch.delenv(name, raising=False)  # run_pipeline exports its paths; restored afterwards
     paths = BillingPaths(tmp_path / "landing", tmp_path / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
     # The benchmark's data set: 1M events for 5,000 customers, Parquet.
-    generate_landing(
-        paths.landing_dir,
-        customers=5_000,
-        events=1_000_000,
-        seed=1,
-        end=date(2026, 10, 1),
-        formats=("parquet",),
-        malformed=False,
-        overwrite=True,
-    )
+    generate_scale_landing(paths.landing_dir, events=1_000_000, customers=5_000, end=date(2026, 10, 1))
     result = run_pipeline(paths, "2026-10-01")
     assert result.success, result.failures
     (accepted,) = _warehouse_rows(paths.warehouse_path, "select count(*) from raw.usage_events")[0]

@@ -1,6 +1,6 @@
 """Synthetic landing data: customers, subscriptions and usage files exercising every ingestion edge case."""
 
-from dagster_billing.generator.landing import DEFAULT_FORMATS, generate_landing
+from dagster_billing.generator.landing import DEFAULT_FORMATS, generate_landing, generate_scale_landing
 from dagster_billing.generator.summary import (
     MALFORMED_KINDS,
     GeneratedLanding,
@@ -15,4 +15,5 @@ __all__ = [
     "MalformedRow",
     "WrittenUsageFile",
     "generate_landing",
+    "generate_scale_landing",
 ]

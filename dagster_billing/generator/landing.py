@@ -3,6 +3,7 @@ in four formats with retries, conflicts and malformed rows) and an exact account
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from datetime import date, datetime, time, timezone
@@ -190,3 +191,25 @@ def _summary(landing_dir, customer_rows, subscriptions, plan, malformed_rows, un
         events_before_subscription=before,
         events_after_cancellation=after,
     )
+
+
+def generate_scale_landing(landing_dir: Path, *, events: int, customers: int, end: date) -> bool:
+    """The scale data set the benchmarks and the large tie-out checks share: Parquet only, no malformed rows,
+    seed 1. Kept between runs: regenerated only when `landing_dir` holds another size. True when written."""
+    marker = landing_dir / ".scale-params.json"
+    params = {"events": events, "customers": customers, "end": end.isoformat()}
+    if marker.exists() and json.loads(marker.read_text()) == params:
+        return False
+    shutil.rmtree(landing_dir, ignore_errors=True)
+    generate_landing(
+        landing_dir,
+        customers=customers,
+        events=events,
+        seed=1,
+        end=end,
+        formats=("parquet",),
+        malformed=False,
+        overwrite=True,
+    )
+    marker.write_text(json.dumps(params))
+    return True
