@@ -3,9 +3,12 @@ closes the gap between billed and recognized for every customer and month end, a
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 
 import yaml
+from dbt_harness import run_dbt
 
 from dagster_billing.settings import REPO_ROOT
 
@@ -174,3 +177,21 @@ def test_every_finance_mart_column_is_documented(pipeline_scenario):
             )
         }
         assert built == columns, model
+
+
+def test_dbt_docs_generate_documents_the_finance_marts(pipeline_scenario, tmp_path):
+    """`dbt docs generate` works on a built warehouse, and its catalog shows every finance mart with its columns
+    described (what finance reads in the docs site)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(pipeline_scenario.paths.warehouse_path, warehouse)  # docs generate connects read-write
+    run_dbt(warehouse, tmp_path, ["docs", "generate"])
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    for model in ("fct_revenue_daily", "fct_deferred_revenue", "fct_mrr", "fct_mrr_movements"):
+        node_id = f"model.billing.{model}"
+        built_columns = {name.lower() for name in catalog["nodes"][node_id]["columns"]}
+        described = {
+            name for name, column in manifest["nodes"][node_id]["columns"].items() if column["description"]
+        }
+        assert built_columns and built_columns == described, model
+    assert (tmp_path / "target" / "index.html").exists()
