@@ -16,28 +16,43 @@ segments as (
 
 ),
 
+-- local dates of the segment's bounds: the window's own dates where a bound is the window's (time-zone conversions
+-- are the costly part of this model), converted only for a bound inside the window and only for day proration
+segments_dated as (
+
+    select
+        *,
+        case
+            when proration_unit <> 'day' then null
+            when period_start = window_start then window_start_date
+            else {{ utc_to_local_date('period_start', 'timezone') }}
+        end as period_start_local_date,
+        case
+            when proration_unit <> 'day' then null
+            when segment_start = window_start then window_start_date
+            else {{ utc_to_local_date('segment_start', 'timezone') }}
+        end as segment_start_local_date,
+        case
+            when proration_unit <> 'day' then null
+            when segment_end = window_end then window_end_date
+            else {{ utc_to_local_date('segment_end', 'timezone') }}
+        end as segment_end_local_date,
+    from segments
+
+),
+
 -- covered and period lengths in the plan's proration unit
 segments_measured as (
 
     select
-        *,
+        * exclude (period_start_local_date, segment_start_local_date, segment_end_local_date),
         base_fee_amount * quantity as fee_per_period,
         case proration_unit
-            when 'day'
-                then date_diff(
-                        'day',
-                        {{ utc_to_local_date('period_start', 'timezone') }},
-                        window_end_date
-                    )
+            when 'day' then date_diff('day', period_start_local_date, window_end_date)
             else {{ seconds_between('period_start', 'window_end') }}
         end as units_in_period,
         case proration_unit
-            when 'day'
-                then date_diff(
-                        'day',
-                        {{ utc_to_local_date('segment_start', 'timezone') }},
-                        {{ utc_to_local_date('segment_end', 'timezone') }}
-                    )
+            when 'day' then date_diff('day', segment_start_local_date, segment_end_local_date)
             else {{ seconds_between('segment_start', 'segment_end') }}
         end as units_covered,
         case proration_unit
@@ -46,11 +61,10 @@ segments_measured as (
             else {{ seconds_between('window_start', 'window_end') }}
         end as units_in_window,
         case proration_unit
-            when 'day'
-                then date_diff('day', {{ utc_to_local_date('segment_end', 'timezone') }}, window_end_date)
+            when 'day' then date_diff('day', segment_end_local_date, window_end_date)
             else {{ seconds_between('segment_end', 'window_end') }}
         end as units_after_segment,
-    from segments
+    from segments_dated
 
 ),
 
