@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from dagster_billing.defs.orchestration.schedules import as_of_ops_config
 from dagster_billing.settings import BillingPaths
 from dagster_billing.warehouse_file import ensure_warehouse_file
 
@@ -40,11 +41,6 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return failures
 
 
-def _stripe_ops(as_of: str) -> dict:
-    """Dunning counts days overdue up to the run's as_of."""
-    return {"stripe__collections": {"config": {"as_of": as_of}}}
-
-
 def run_pipeline(
     paths: BillingPaths, as_of: str, *, future_tolerance_minutes: int | None = None
 ) -> PipelineRun:
@@ -55,7 +51,7 @@ def run_pipeline(
 
     definitions = defs()
     job = definitions.resolve_implicit_global_asset_job_def()
-    ops: dict = {"billing_dbt_models": {"config": {"as_of": as_of}}, **_stripe_ops(as_of)}
+    ops: dict = as_of_ops_config(as_of)
     if future_tolerance_minutes is not None:
         ops["raw__usage_events"] = {"config": {"future_tolerance_minutes": future_tolerance_minutes}}
     # The CLI prints its own summary; Dagster's console shows only warnings and errors (the UI keeps everything).

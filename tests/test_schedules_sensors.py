@@ -139,6 +139,8 @@ def test_definitions_load_job_schedule_and_sensor() -> None:
         dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 2, 2, tzinfo=timezone.utc))
     )
     dg.validate_run_config(job, request.run_config)
+    # Dunning counts days overdue up to the tick's as_of, like the models bill up to it.
+    assert request.run_config["ops"]["stripe__collections"]["config"]["as_of"] == "2026-10-02"
 
     assert job.asset_layer.executable_asset_keys == definitions.resolve_asset_graph().executable_asset_keys
     ingestion = definitions.resolve_job_def("usage_ingestion_job")

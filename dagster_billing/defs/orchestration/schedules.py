@@ -17,11 +17,20 @@ def billing_as_of(scheduled_execution_time: datetime) -> str:
     return scheduled_execution_time.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
+def as_of_ops_config(as_of: str) -> dict:
+    """The ops config of one billing run: dbt bills up to `as_of`, and dunning counts days overdue up to it too
+    (so a backfilled tick computes the stages as they were that day). `billing run` uses the same."""
+    return {
+        "billing_dbt_models": {"config": {"as_of": as_of}},
+        "stripe__collections": {"config": {"as_of": as_of}},
+    }
+
+
 def billing_run_request(as_of: str) -> dg.RunRequest:
     # run_key = the date: a tick retried after a daemon restart never bills the same day twice.
     return dg.RunRequest(
         run_key=as_of,
-        run_config={"ops": {"billing_dbt_models": {"config": {"as_of": as_of}}}},
+        run_config={"ops": as_of_ops_config(as_of)},
         tags={"billing/as_of": as_of},
     )
 
