@@ -37,10 +37,11 @@ class BillingPaths:
         return self.warehouse_path.with_name(self.warehouse_path.stem + "_segments")
 
     def export_env(self) -> None:
-        """Make dbt (a subprocess) and Dagster resources see the same paths."""
-        os.environ[LANDING_DIR_ENV] = str(self.landing_dir)
-        os.environ[WAREHOUSE_PATH_ENV] = str(self.warehouse_path)
-        os.environ[PRICING_DIR_ENV] = str(self.pricing_dir)
+        """Make dbt (a subprocess) and Dagster resources see the same paths. Absolute: dbt runs in the dbt
+        project's folder, where a path relative to the caller's working directory would point elsewhere."""
+        os.environ[LANDING_DIR_ENV] = str(self.landing_dir.resolve())
+        os.environ[WAREHOUSE_PATH_ENV] = str(self.warehouse_path.resolve())
+        os.environ[PRICING_DIR_ENV] = str(self.pricing_dir.resolve())
 
 
 def billing_paths() -> BillingPaths:
