@@ -154,6 +154,13 @@ charges_tiered as (
             and (charge_tiers.up_to is null or charges_applied.billable_quantity <= charge_tiers.up_to)
         )
         or (charges_applied.billable_quantity = 0 and charge_tiers.tier_number = 1) as contains_quantity,
+        -- the units that fall in this tier (graduated models)
+        greatest(
+            least(
+                charges_applied.billable_quantity, coalesce(charge_tiers.up_to, charges_applied.billable_quantity)
+            ) - charge_tiers.lower_bound,
+            0
+        ) as quantity_in_tier,
     from charges_applied
     inner join charge_tiers
         on
@@ -172,18 +179,14 @@ graduated_lines as (
     select
         * exclude (
             tier_number, lower_bound, up_to, tier_flat_amount, tier_unit_price, tier_unit_amount, is_entered,
-            contains_quantity
+            contains_quantity, quantity_in_tier
         ),
         tier_number as tier,
-        greatest(least(billable_quantity, coalesce(up_to, billable_quantity)) - lower_bound, 0)::decimal(38, 12)
-            as line_quantity,
+        quantity_in_tier::decimal(38, 12) as line_quantity,
         tier_unit_amount as line_unit_amount,
         tier_flat_amount as flat_amount,
         -- every term in the amount type, so no type resolution narrows the scale (see int_usage_percentage_fees_summed)
-        {{ as_amount(
-            'greatest(least(billable_quantity, coalesce(up_to, billable_quantity)) - lower_bound, 0)'
-            ~ ' * tier_unit_price'
-        ) }} + {{ as_amount('tier_flat_amount') }} as amount,
+        {{ as_amount('quantity_in_tier * tier_unit_price') }} + {{ as_amount('tier_flat_amount') }} as amount,
     from charges_tiered
     where charge_model in ('graduated', 'graduated_percentage') and is_entered
 
@@ -195,7 +198,7 @@ volume_lines as (
     select
         * exclude (
             tier_number, lower_bound, up_to, tier_flat_amount, tier_unit_price, tier_unit_amount, is_entered,
-            contains_quantity
+            contains_quantity, quantity_in_tier
         ),
         tier_number as tier,
         billable_quantity as line_quantity,
