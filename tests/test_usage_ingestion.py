@@ -410,6 +410,28 @@ def test_events_resent_in_a_later_run_are_exact_duplicates(warehouse):
     assert [(f.path, f.rows_accepted, f.rows_duplicate) for f in report.files] == [("usage/b.csv", 1, 2)]
 
 
+def test_a_third_copy_points_at_the_first_and_earlier_copies_are_not_decided_again(warehouse):
+    warehouse.write_csv("a.csv", csv_event("e1", quantity="1"))
+    warehouse.write_csv("b.csv", csv_event("e1", quantity="1"), csv_event("e1", quantity="5"))
+    warehouse.ingest()
+    warehouse.write_csv("c.csv", csv_event("e1", quantity="1"), csv_event("e1", quantity="7"))
+    report = warehouse.ingest()
+    assert duplicates(warehouse) == [
+        ("usage/b.csv", 2, "e1", "usage/a.csv", 2),
+        ("usage/c.csv", 2, "e1", "usage/a.csv", 2),
+    ]
+    conflicts = warehouse.rows(
+        "select path, source_row, reason from raw.usage_quarantine where reason_code = 'duplicate_conflict' "
+        "order by file_id, source_row"
+    )
+    assert [(path, row) for path, row, _ in conflicts] == [("usage/b.csv", 3), ("usage/c.csv", 3)]
+    assert all("(first copy: usage/a.csv row 2)" in reason for _, _, reason in conflicts)
+    assert [
+        (f.path, f.rows_read, f.rows_accepted, f.rows_duplicate, f.rows_quarantined) for f in report.files
+    ] == [("usage/c.csv", 2, 0, 1, 1)]
+    assert [(e[0], e[3]) for e in warehouse.events()] == [("e1", Decimal("1"))]
+
+
 def test_rows_read_are_conserved_per_file(warehouse):
     warehouse.write_csv("a.csv", csv_event("e1"), csv_event("e2", quantity="abc"), csv_event("e1"), "x,y")
     warehouse.write_jsonl("b.jsonl", json_event("e1", quantity=5), json_event("e3"), "[]", json_event("e4"))

@@ -7,8 +7,10 @@ rows_read = rows_accepted + rows_duplicate + rows_quarantined.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from dagster_billing.ingestion.segment_reads import SegmentRef, normalized_segme
 from dagster_billing.ingestion.usage_events_view import rebuild_usage_events_view
 from dagster_billing.ingestion.usage_segments import Segment, UnreadableFileError, build_segment
 from dagster_billing.ingestion.warehouse_schema import ensure_raw_schema
+from dagster_billing.warehouse_file import configure_session
 
 DEFAULT_FUTURE_TOLERANCE_MINUTES = 60
 
@@ -170,12 +173,12 @@ def _record_duplicates(con, detected_at: str) -> None:
     )
 
 
-def _record_accepted_keys(con) -> None:
+def _record_valid_keys(con) -> None:
+    """The id hash and location of every valid row, the duplicates and conflicts among them included: leaving
+    those out cost an anti join over every row (0.1 s at 10M), and deduplication never re-decides earlier rows."""
     con.execute(
         """insert into raw.usage_event_keys
-        select b.event_id_hash, b.file_id, b.source_row from batch_rows as b
-        where b.reason_code is null
-          and not exists (select 1 from dedup_outcomes as d where d.file_id = b.file_id and d.source_row = b.source_row)"""
+        select event_id_hash, file_id, source_row from batch_rows where reason_code is null"""
     )
 
 
@@ -225,6 +228,33 @@ def _register(
     )
 
 
+def _build_segments(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[int, LandingFile]], segments_dir: Path
+) -> tuple[list[tuple[LandingFile, Segment]], list[tuple[LandingFile, int, str]]]:
+    """Each file's segment, built side by side on their own DuckDB cursors (copying and parsing files is mostly
+    I/O and single-threaded work), in file id order."""
+
+    def build(item: tuple[int, LandingFile]) -> tuple[LandingFile, int, Segment | str]:
+        file_id, landing_file = item
+        cursor = configure_session(con.cursor())
+        try:
+            return landing_file, file_id, build_segment(cursor, landing_file, file_id, segments_dir)
+        except UnreadableFileError as error:
+            return landing_file, file_id, str(error)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        built = list(pool.map(build, files))
+    segments = [(landing_file, outcome) for landing_file, _, outcome in built if isinstance(outcome, Segment)]
+    unreadable = [
+        (landing_file, file_id, outcome)
+        for landing_file, file_id, outcome in built
+        if isinstance(outcome, str)
+    ]
+    return segments, unreadable
+
+
 def ingest_usage_files(
     con: duckdb.DuckDBPyConnection,
     landing_dir: Path,
@@ -249,14 +279,11 @@ def ingest_usage_files(
 
     # Phase 1, outside the transaction (a DuckDB error aborts a transaction, and an unreadable file must not):
     # write each new file's segment. Segments of a run that dies before phase 2 commits are orphans, removed above.
-    segments, unreadable, paths = [], [], {}
+    paths = {}
     for landing_file in new_files:
         (file_id,) = con.execute("select nextval('raw.ingested_file_ids')").fetchone()
         paths[file_id] = landing_file.relative_path
-        try:
-            segments.append((landing_file, build_segment(con, landing_file, file_id, segments_dir)))
-        except UnreadableFileError as error:
-            unreadable.append((landing_file, file_id, str(error)))
+    segments, unreadable = _build_segments(con, list(zip(paths, new_files, strict=True)), segments_dir)
 
     # Phase 2, one transaction: the manifest, quarantine, duplicates and keys appear together or not at all.
     con.begin()
@@ -284,7 +311,7 @@ def ingest_usage_files(
                 )
             _quarantine_rows(con, segments, paths, now)
             _record_duplicates(con, now)
-            _record_accepted_keys(con)
+            _record_valid_keys(con)
             _update_counts(con, [s.file_id for s in segments])
         rebuild_usage_events_view(con)
         con.commit()

@@ -55,7 +55,8 @@ create table if not exists raw.usage_duplicates (
     detected_at timestamp not null
 );
 
--- Hashes of every accepted event id: what dedup of later files is checked against without rereading events.
+-- The id hash and location of every valid row (retried duplicates included): what dedup of later files is
+-- checked against without rereading events.
 create table if not exists raw.usage_event_keys (
     event_id_hash ubigint not null,
     file_id integer not null,
