@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from dagster_billing.pricing.currencies import minor_unit_digits
+from dagster_billing.pricing.currencies import minor_unit_digits, rounding_increment
 from dagster_billing.pricing.reference import Charge, Tier, price_charge, round_to_minor
 
 OUTPUT_COLUMNS = ["customer_id", "window_start", "subscription_id", "metric", "tier", "amount_minor"]
@@ -240,7 +240,7 @@ def price_lines(
         if plan is None:
             continue  # the plan is not priced in this version and currency
         mode = plan.get("rounding") or version.rounding
-        digits = minor_unit_digits(sw.currency)
+        digits, increment = minor_unit_digits(sw.currency), rounding_increment(sw.currency)
         for entry in plan.get("charges") or ():
             key = (sw.customer_id, sw.window_start, sw.subscription_id, entry["metric"])
             lines = price_charge(
@@ -250,7 +250,13 @@ def price_lines(
                 if line.quantity == 0 and line.amount == 0:
                     continue
                 rows.append(
-                    (*key, line.tier, round_to_minor(line.amount, digits, mode), version.version, sw.plan_id)
+                    (
+                        *key,
+                        line.tier,
+                        round_to_minor(line.amount, digits, mode, increment),
+                        version.version,
+                        sw.plan_id,
+                    )
                     + (entry["model"], line.quantity, line.amount)
                 )
     columns = [*OUTPUT_COLUMNS, "pricing_version", "plan_id", "charge_model", "quantity", "amount"]

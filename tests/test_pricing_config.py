@@ -23,7 +23,11 @@ from dagster_billing.pricing import (
     write_pricing_tables,
 )
 from dagster_billing.pricing.config_errors import describe_validation_error
-from dagster_billing.pricing.currencies import CURRENCY_MINOR_UNITS, ISO_4217_CODES
+from dagster_billing.pricing.currencies import (
+    CURRENCY_MINOR_UNITS,
+    ISO_4217_CODES,
+    ROUNDED_TO_TEN_MINOR_UNITS,
+)
 from dagster_billing.settings import PRICING_DIR_ENV, REPO_ROOT
 
 SAMPLE_DIR = REPO_ROOT / "pricing_configs"
@@ -214,6 +218,12 @@ def test_2026_raises_base_fees_over_2025():
     old_fees = {(p.id, p.currency): p.base_fee_amount for p in old.plans}
     raised = [p for p in new.plans if p.base_fee_amount > old_fees[(p.id, p.currency)]]
     assert len(raised) == len(new.plans) == 24
+
+
+def test_dbt_rounds_to_ten_minor_units_the_same_currencies_as_the_reference():
+    """fct_invoice_lines takes the list from a dbt var, the Python reference from currencies.py: they must agree."""
+    project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    assert set(project["vars"]["currencies_rounded_to_ten_minor_units"]) == ROUNDED_TO_TEN_MINOR_UNITS
 
 
 def test_currency_is_upper_cased_and_minor_units_are_known(tmp_path):

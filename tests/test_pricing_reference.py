@@ -18,6 +18,7 @@ from pricing_strategies import (
     quantities_for,
 )
 
+from dagster_billing.pricing.currencies import CURRENCY_MINOR_UNITS, rounding_increment
 from dagster_billing.pricing.reference import (
     Charge,
     Tier,
@@ -306,21 +307,58 @@ def test_round_kwd_three_digits(amount: Decimal, mode: str, fils: int) -> None:
     assert round_to_minor(amount, 3, mode) == fils
 
 
+@pytest.mark.parametrize(
+    ("amount", "mode", "fils"),
+    [
+        # Stripe's example: "5.124 KWD must be rounded to 5120 or 5130"
+        (D("5.124"), "half_up", 5120),
+        (D("5.125"), "half_up", 5130),
+        (D("5.125"), "half_even", 5120),
+        (D("5.135"), "half_even", 5140),
+        (D("5.121"), "up", 5130),
+        (D("5.129"), "down", 5120),
+        (D("-5.125"), "half_up", -5130),
+        (D("-5.121"), "up", -5130),
+        (D("5.120"), "up", 5120),
+    ],
+)
+def test_round_kwd_to_ten_fils_as_stripe_charges_it(amount: Decimal, mode: str, fils: int) -> None:
+    assert round_to_minor(amount, 3, mode, rounding_increment("KWD")) == fils
+
+
+def test_only_stripes_three_decimal_currencies_round_to_ten_minor_units() -> None:
+    assert {code for code in CURRENCY_MINOR_UNITS if rounding_increment(code) == 10} == {
+        "BHD",
+        "JOD",
+        "KWD",
+        "OMR",
+        "TND",
+    }
+    # IQD and LYD have three ISO digits too, but Stripe does not charge in them: rounded to the fils
+    assert rounding_increment("IQD") == rounding_increment("USD") == rounding_increment("JPY") == 1
+
+
 def test_rounding_rejects_floats_and_unknown_modes() -> None:
     with pytest.raises(TypeError, match="never float"):
         round_to_minor(0.1, 2)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown rounding mode"):
         round_to_minor(D(1), 2, "bankers")
+    with pytest.raises(ValueError, match="increment must be >= 1"):
+        round_to_minor(D(1), 3, "half_up", 0)
 
 
 @given(st.sampled_from(ROUNDING_MODES), st.sampled_from(CURRENCIES), st.integers(-(10**9), 10**9))
 def test_rounding_is_odd_symmetric_and_exact_on_whole_minor_units(mode, currency, minor) -> None:
     """Every mode acts on the magnitude (round(-x) = -round(x)) and leaves whole minor amounts unchanged."""
-    _, digits = currency
-    amount = Decimal(minor).scaleb(-digits)
-    assert round_to_minor(amount, digits, mode) == minor
-    nudged = amount + Decimal(1).scaleb(-digits - 1) * 5  # a tie
-    assert round_to_minor(-nudged, digits, mode) == -round_to_minor(nudged, digits, mode)
+    code, digits = currency
+    increment = rounding_increment(code)
+    amount = Decimal(minor * increment).scaleb(-digits)
+    assert round_to_minor(amount, digits, mode, increment) == minor * increment
+    nudged = amount + Decimal(increment).scaleb(-digits - 1) * 5  # a tie
+    assert round_to_minor(-nudged, digits, mode, increment) == -round_to_minor(
+        nudged, digits, mode, increment
+    )
+    assert round_to_minor(nudged, digits, mode, increment) % increment == 0
 
 
 # --- proration --------------------------------------------------------------------------------------------------
@@ -424,4 +462,4 @@ def test_every_drawn_case_prices_exactly_within_the_warehouse_types(case) -> Non
     for line in lines:
         exponent = line.amount.as_tuple().exponent
         assert -exponent <= 26 and abs(line.amount) < 10**12
-        round_to_minor(line.amount, case.digits, case.mode)
+        round_to_minor(line.amount, case.digits, case.mode, rounding_increment(case.currency))

@@ -13,6 +13,7 @@ from pricing_sql_harness import PricingCase, PricingSql
 from pricing_strategies import priced_cases
 from test_pricing_reference import LAGO_VOLUME_TIERS, STRIPE_FLAT_TIERS, STRIPE_FONT_TIERS
 
+from dagster_billing.pricing.currencies import rounding_increment
 from dagster_billing.pricing.reference import Charge, Tier, price_charge, round_to_minor
 
 D = Decimal
@@ -25,8 +26,14 @@ def pricing_sql() -> PricingSql:
 
 def reference_lines(case: PricingCase) -> list[tuple]:
     lines = price_charge(case.charge, case.window_quantity, case.event_quantities)
+    increment = rounding_increment(case.currency)  # KWD lines are rounded to 10 fils, as Stripe charges them
     return [
-        (line.tier, line.quantity, line.amount, round_to_minor(line.amount, case.digits, case.mode))
+        (
+            line.tier,
+            line.quantity,
+            line.amount,
+            round_to_minor(line.amount, case.digits, case.mode, increment),
+        )
         for line in lines
         # the invoice leaves off lines with neither quantity nor amount
         if line.quantity != 0 or line.amount != 0

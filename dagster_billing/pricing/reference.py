@@ -64,8 +64,9 @@ def _dec(value: Decimal | int | str) -> Decimal:
 # --- rounding --------------------------------------------------------------------------------------------------
 
 
-def round_to_minor(amount: Decimal, minor_unit_digits: int, mode: str = "half_up") -> int:
-    """`amount` (major units, exact) as an integer number of minor units, rounded once with `mode`.
+def round_to_minor(amount: Decimal, minor_unit_digits: int, mode: str = "half_up", increment: int = 1) -> int:
+    """`amount` (major units, exact) as an integer number of minor units, rounded once with `mode` to a multiple
+    of `increment` minor units (10 for Stripe's three-decimal currencies, see currencies.rounding_increment).
 
     Modes act on the signed amount: half_up = ties away from zero (-0.005 USD -> -1 cent), half_even = ties to
     the even neighbour, up = away from zero, down = toward zero.
@@ -74,11 +75,13 @@ def round_to_minor(amount: Decimal, minor_unit_digits: int, mode: str = "half_up
         raise ValueError(f"unknown rounding mode {mode!r}; expected one of {', '.join(ROUNDING_MODES)}")
     if minor_unit_digits < 0:
         raise ValueError(f"minor_unit_digits must be >= 0, got {minor_unit_digits}")
+    if increment < 1:
+        raise ValueError(f"increment must be >= 1, got {increment}")
     with _exact():
-        scaled = _dec(amount).scaleb(minor_unit_digits)
+        scaled = _dec(amount).scaleb(minor_unit_digits) / increment
     # quantize signals Inexact on purpose here; this is the one place rounding is allowed
     with localcontext(Context(prec=PRECISION, traps=[InvalidOperation])):
-        return int(scaled.quantize(Decimal(1), rounding=ROUNDING_MODES[mode]))
+        return int(scaled.quantize(Decimal(1), rounding=ROUNDING_MODES[mode])) * increment
 
 
 # --- tiers -----------------------------------------------------------------------------------------------------

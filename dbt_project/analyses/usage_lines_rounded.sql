@@ -2,5 +2,5 @@
     macro fct_invoice_lines uses. -#}
 select
     *,
-    {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode') }} as amount_minor,
+    {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode', 'currency') }} as amount_minor,
 from {{ ref('int_usage_charges_priced') }}

@@ -8,14 +8,26 @@
 
 {#- An exact amount in major units rounded ONCE to an integer number of minor units with the plan's rounding mode:
     half_up (ties away from zero, Stripe's and most tax authorities' rule), half_even (banker's), up (away from
-    zero) and down (toward zero). Applied to the signed amount, so a credit rounds like a charge of the same size. -#}
-{% macro round_to_minor(amount_expr, digits_expr, mode_expr) -%}
-    {{ return(adapter.dispatch('round_to_minor', 'billing')(amount_expr, digits_expr, mode_expr)) }}
+    zero) and down (toward zero). Applied to the signed amount, so a credit rounds like a charge of the same size.
+    With `currency_expr`, a currency in the var `currencies_rounded_to_ten_minor_units` (Stripe's three-decimal
+    currencies) is rounded to a multiple of 10 minor units: one digit fewer, then times 10 (no division, which
+    DuckDB would do in floating point). -#}
+{% macro round_to_minor(amount_expr, digits_expr, mode_expr, currency_expr=none) -%}
+    {{ return(adapter.dispatch('round_to_minor', 'billing')(amount_expr, digits_expr, mode_expr, currency_expr)) }}
 {%- endmacro %}
 
-{% macro default__round_to_minor(amount_expr, digits_expr, mode_expr) -%}
-    {%- set scaled = '((' ~ amount_expr ~ ') * ' ~ minor_unit_factor(digits_expr) ~ ')' -%}
-    (case {{ mode_expr }}
+{% macro default__round_to_minor(amount_expr, digits_expr, mode_expr, currency_expr=none) -%}
+    {%- set tens = var('currencies_rounded_to_ten_minor_units', []) -%}
+    {%- if currency_expr is not none and tens | length > 0 -%}
+        {%- set in_tens = '(' ~ currency_expr ~ ") in ('" ~ tens | join("', '") ~ "')" -%}
+        {%- set rounding_digits = '(' ~ digits_expr ~ ' - case when ' ~ in_tens ~ ' then 1 else 0 end)' -%}
+        {%- set increment = ' * case when ' ~ in_tens ~ ' then 10 else 1 end' -%}
+    {%- else -%}
+        {%- set rounding_digits = digits_expr -%}
+        {%- set increment = '' -%}
+    {%- endif -%}
+    {%- set scaled = '((' ~ amount_expr ~ ') * ' ~ minor_unit_factor(rounding_digits) ~ ')' -%}
+    ((case {{ mode_expr }}
         -- round() on an exact decimal rounds half away from zero on DuckDB and Postgres alike
         when 'half_up' then round({{ scaled }}, 0)
         when 'down' then trunc({{ scaled }})
@@ -25,7 +37,7 @@
                 when abs({{ scaled }} - trunc({{ scaled }})) = 0.5 and trunc({{ scaled }}) % 2 = 0 then trunc({{ scaled }})
                 else round({{ scaled }}, 0)
             end
-    end)::bigint
+    end)::bigint{{ increment }})
 {%- endmacro %}
 
 {#- A stable id: `prefix` + the first 24 hex digits of the SHA-256 of the identity columns joined by '|'. The same

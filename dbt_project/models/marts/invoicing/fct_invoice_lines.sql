@@ -73,7 +73,7 @@ lines_identified as (
             'scenario', 'customer_id', 'billing_date', 'line_type', 'subscription_id', 'metric', 'tier',
             'period_start'
         ]) }} as line_id,
-        {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode') }} as amount_minor,
+        {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode', 'currency') }} as amount_minor,
     from lines_shared
 
 ),
