@@ -12,7 +12,8 @@ This module adds, and nothing more:
 - invoice items posted with `invoice=` (and Stripe's `period[start]`/`period[end]`) become lines of that draft;
 - `POST /v1/invoices/{id}/finalize | pay | send | mark_uncollectible | void` for one-off invoices; `pay` charges the
   customer's default payment method and answers 402 `card_declined` for a declining test card;
-- `GET /v1/customers/search` for `metadata['key']:'value'` (and `email:'...'`) clauses joined by AND;
+- `GET /v1/customers/search` with Stripe's query language for exact matches: `metadata['key']:'value'`,
+  `email:"..."`, negation, backslash-escaped quotes, clauses joined by AND or by OR (`_Query`);
 - idempotency (https://docs.stripe.com/api/idempotent_requests): a POST with a key seen before replays the saved
   status and body (`Idempotent-Replayed: true`); the same key with other parameters is a 400 `idempotency_error`;
   a key still executing is a 409. Only results of requests that executed (2xx, 402) are saved, as at Stripe.
@@ -29,6 +30,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -337,22 +339,117 @@ def create_invoice_item(period=None, **data: Any) -> InvoiceItem:
     return item
 
 
-_CLAUSE = re.compile(r"^\s*(?:metadata\['([^']+)'\]|(email)):'([^']*)'\s*$")
+_WORD = re.compile(r"[A-Za-z0-9_.@+-]+")  # a field name, or an unquoted value (numbers)
+_JOIN = re.compile(r"(AND|OR)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    negated: bool
+    metadata_key: str | None  # metadata['key'] / metadata["key"]
+    field: str | None  # a plain field such as email or name
+    value: str
+
+
+class _Query:
+    """Stripe's search query language as documented (https://docs.stripe.com/search#search-query-language), the
+    part our flow can send: clauses `field:value` or `metadata['key']:value`, a leading `-` negates, values in
+    single or double quotes with quotes escaped by a backslash (`\\x` stands for `x`, so `\\\\` is one backslash),
+    clauses joined by spaces or AND, or by OR (case-insensitive; AND and OR cannot be mixed). Anything else is the
+    400 Stripe answers for a query it cannot parse, never a guess."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def fail(self, what: str) -> UserError:
+        return UserError(400, f"Invalid search query: {what} at position {self.pos} of {self.text!r}")
+
+    def skip_spaces(self) -> bool:
+        start = self.pos
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+        return self.pos > start
+
+    def quoted(self) -> str:
+        quote = self.text[self.pos] if self.pos < len(self.text) else ""
+        if quote not in ("'", '"'):
+            raise self.fail("expected a quoted string")
+        self.pos += 1
+        chars = []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == "\\":
+                if self.pos + 1 == len(self.text):
+                    break
+                chars.append(self.text[self.pos + 1])
+                self.pos += 2
+            elif char == quote:
+                self.pos += 1
+                return "".join(chars)
+            else:
+                chars.append(char)
+                self.pos += 1
+        raise self.fail("unterminated string")
+
+    def word(self) -> str:
+        match = _WORD.match(self.text, self.pos)
+        if not match:
+            raise self.fail("expected a field or a value")
+        self.pos = match.end()
+        return match.group()
+
+    def clause(self) -> _Clause:
+        negated = self.text.startswith("-", self.pos)
+        self.pos += negated
+        metadata_key = field = None
+        if self.text.startswith("metadata[", self.pos):
+            self.pos += len("metadata[")
+            metadata_key = self.quoted()
+            if not self.text.startswith("]", self.pos):
+                raise self.fail("expected ]")
+            self.pos += 1
+        else:
+            field = self.word()
+        if not self.text.startswith(":", self.pos):
+            raise self.fail("expected : (only exact-match clauses are emulated)")
+        self.pos += 1
+        value = self.quoted() if self.text[self.pos : self.pos + 1] in ("'", '"') else self.word()
+        return _Clause(negated, metadata_key, field, value)
+
+    def parse(self) -> tuple[str, list[_Clause]]:
+        clauses, joins = [], set()
+        self.skip_spaces()
+        while True:
+            clauses.append(self.clause())
+            spaced = self.skip_spaces()
+            if self.pos == len(self.text):
+                break
+            keyword = _JOIN.match(self.text, self.pos)
+            if keyword:
+                joins.add(keyword.group(1).upper())
+                self.pos = keyword.end()
+            elif spaced:
+                joins.add("AND")
+            else:
+                raise self.fail("expected a space, AND or OR between clauses")
+        if len(joins) > 1:
+            raise self.fail("AND and OR cannot be combined in one query")
+        return (joins.pop() if joins else "AND"), clauses
 
 
 def _search_filter(query: str) -> Callable[[Any], bool]:
-    clauses = []
-    for text in re.split(r"\s+AND\s+", query or ""):
-        match = _CLAUSE.match(text)
-        _require(match is not None, f"Unsupported search query clause: {text!r}")
-        clauses.append(match.groups())
+    join, clauses = _Query(query or "").parse()
+
+    def holds(obj: Any, clause: _Clause) -> bool:
+        if clause.metadata_key is not None:
+            actual = (obj.metadata or {}).get(clause.metadata_key)
+        else:
+            actual = getattr(obj, clause.field or "", None)
+        return (actual is not None and str(actual) == clause.value) != clause.negated
 
     def matches(obj: Any) -> bool:
-        for metadata_key, field, value in clauses:
-            actual = (obj.metadata or {}).get(metadata_key) if metadata_key else getattr(obj, field, None)
-            if actual != value:
-                return False
-        return True
+        results = (holds(obj, clause) for clause in clauses)
+        return any(results) if join == "OR" else all(results)
 
     return matches
 

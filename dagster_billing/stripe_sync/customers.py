@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from dagster_billing.stripe_sync.client import retry_rate_limited
 from dagster_billing.stripe_sync.idempotency import customer_key
+from dagster_billing.stripe_sync.search_query import metadata_clause
 
 CUSTOMER_ID_KEY = "billing_customer_id"
 INVOICE_ID_KEY = "billing_invoice_id"
@@ -52,12 +53,31 @@ class StripeCustomer:
     invoices: dict[str, stripe.Invoice]  # Stripe invoices carrying our invoice id, by our invoice id
 
 
+def _carries(customer: stripe.Customer, customer_id: str) -> bool:
+    metadata = customer.metadata
+    return metadata is not None and CUSTOMER_ID_KEY in metadata and metadata[CUSTOMER_ID_KEY] == customer_id
+
+
+class AmbiguousCustomer(stripe.StripeError):
+    """Two Stripe customers carry the same billing_customer_id: which card to charge is for a person to decide."""
+
+
 def find_by_metadata(client: stripe.StripeClient, customer_id: str) -> str | None:
-    """Search is eventually consistent (about a minute); a customer created less than that ago is covered by the
-    create call's idempotency key, which Stripe keeps for 24 hours."""
-    query = f"metadata['{CUSTOMER_ID_KEY}']:'{customer_id}'"
-    found = retry_rate_limited(lambda: client.v1.customers.search(params={"query": query, "limit": 2}))
-    return found.data[0].id if found.data else None
+    """The search fallback when no id is given or stored (a lost customer map, a crash before it was recorded).
+
+    The id goes into the query only through `metadata_clause` (escaped), and a hit counts only when its metadata is
+    exactly our id, so neither a crafted id nor a search quirk can map a customer to someone else's Stripe customer
+    (and card). Search is eventually consistent (about a minute); a customer created less than that ago is covered
+    by the create call's idempotency key, which Stripe keeps for 24 hours."""
+    query = metadata_clause(CUSTOMER_ID_KEY, customer_id)
+    found = retry_rate_limited(lambda: client.v1.customers.search(params={"query": query, "limit": 10}))
+    exact = [c.id for c in found.data if _carries(c, customer_id)]
+    if len(exact) > 1:
+        raise AmbiguousCustomer(
+            f"Stripe customers {', '.join(exact)} all carry {CUSTOMER_ID_KEY} {customer_id!r}; keep one (or put "
+            "its id in customers.csv stripe_customer_id) before this customer can be billed"
+        )
+    return exact[0] if exact else None
 
 
 def create_customer(client: stripe.StripeClient, customer_id: str, contact: Contact) -> str:
