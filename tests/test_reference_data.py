@@ -288,3 +288,15 @@ def test_subscriptions_before_customers_is_a_clear_error(tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     with pytest.raises(ReferenceDataError, match="customers are not loaded yet"):
         load_subscriptions(con, tmp_path)
+
+
+def test_a_landing_folder_named_like_sql_is_read_as_a_path_not_run(con, tmp_path):
+    """A folder name is data: a quote in it must not end the path string and run what follows (issue 12)."""
+    landing = tmp_path / "landing'); create table pwned as select 1; --"
+    landing.mkdir()
+    write(landing, "customers.csv", CUSTOMERS_HEADER, *GOOD_CUSTOMERS)
+    write(landing, "subscriptions.csv", SUBSCRIPTIONS_HEADER, "sub_1,cus_a,growth,2025-01-15T00:00:00Z,,1")
+    assert load_customers(con, landing) == 2
+    assert load_subscriptions(con, landing) == 1
+    tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert "pwned" not in tables

@@ -41,8 +41,10 @@ def _read_rows(con: duckdb.DuckDBPyConnection, path: Path, required: tuple[str, 
     if not path.is_file():
         raise ReferenceDataError([f"{path.name}: file not found in the landing folder ({path})"])
     try:
+        # The path is a prepared parameter, never SQL text: a folder name is data (issue 12).
         relation = con.sql(
-            f"select * from read_csv('{path}', header = true, all_varchar = true, auto_detect = true)"
+            "select * from read_csv($1, header = true, all_varchar = true, auto_detect = true)",
+            params=[str(path)],
         )
     except duckdb.Error as error:
         raise ReferenceDataError(
