@@ -3,6 +3,7 @@
 import dagster as dg
 
 from dagster_billing.defs.dbt import assets as dbt_assets
+from dagster_billing.defs.ledger import assets as ledger_assets
 from dagster_billing.defs.orchestration import schedules as orchestration_schedules
 from dagster_billing.defs.pricing import assets as pricing_assets
 from dagster_billing.defs.stripe import assets as stripe_assets
@@ -20,6 +21,7 @@ def defs() -> dg.Definitions:
         usage_checks.defs(),
         pricing_assets.defs(),
         dbt_assets.defs(),
+        ledger_assets.defs(),
         usage_sensors.defs(),
         orchestration_schedules.defs(),
         stripe_assets.defs(),

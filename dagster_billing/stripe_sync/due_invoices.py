@@ -1,4 +1,5 @@
-"""The warehouse invoices a run must finalize: `scenario = 'actual'`, due, and not yet finalized in Stripe."""
+"""The invoices a run must finalize: issued into the ledger (`billing.issued_invoices`), not yet finalized in
+Stripe. Only issued invoices are ever sent: an issued invoice never changes, so Stripe and the ledger can agree."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 import duckdb
+
+from dagster_billing.ledger.tables import ensure_ledger_tables
 
 # Invoices whose last attempt ended in `error` (or never ended) are taken up again; every other outcome is final
 # for this step (a declined card is followed up by dunning, not by finalizing again).
@@ -38,32 +41,17 @@ class DueInvoice:
     lines: list[DueLine] = field(default_factory=list)
 
 
-class InvoiceMartsMissing(Exception):
-    pass
-
-
-def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'marts' "
-        "and table_name in ('fct_invoices', 'fct_invoice_lines')"
-    ).fetchone()
-    if not found or found[0] != 2:
-        raise InvoiceMartsMissing(
-            "marts.fct_invoices or marts.fct_invoice_lines does not exist in the warehouse: run the dbt models first"
-        )
-
-
 def load_due_invoices(con: duckdb.DuckDBPyConnection, finalize_from: date | None = None) -> list[DueInvoice]:
     """`finalize_from`: the go-live date; invoices billed before it were billed by whatever came before this
     pipeline and are never sent to Stripe."""
-    _require_marts(con)
+    ensure_ledger_tables(con)
     rows = con.execute(
         f"""
         select i.invoice_id, i.customer_id, i.billing_date, i.currency, i.collection_method, i.days_until_due,
             i.due_date, i.period_start, i.period_end, i.total_minor, i.stripe_customer_id
-        from marts.fct_invoices as i
+        from billing.issued_invoices as i
         left join stripe.invoice_sync as sync on sync.invoice_id = i.invoice_id
-        where i.scenario = 'actual' and {PENDING_OUTCOME}
+        where {PENDING_OUTCOME}
           and ($finalize_from is null or i.billing_date >= $finalize_from)
         order by i.billing_at, i.invoice_id
         """,
@@ -81,9 +69,9 @@ def _lines(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         f"""
         select l.invoice_id, l.line_id, l.line_number, l.amount_minor,
             coalesce(nullif(l.description, ''), l.line_type), l.period_start, l.period_end
-        from marts.fct_invoice_lines as l
+        from billing.issued_invoice_lines as l
         left join stripe.invoice_sync as sync on sync.invoice_id = l.invoice_id
-        where l.scenario = 'actual' and {PENDING_OUTCOME}
+        where {PENDING_OUTCOME}
         order by l.invoice_id, l.line_number
         """
     ).fetchall()

@@ -1,5 +1,6 @@
-"""Warehouse vs Stripe: every finalized warehouse invoice has exactly one Stripe invoice with the same total and
-line sum, and no Stripe invoice carries our metadata without a warehouse invoice."""
+"""Ledger vs Stripe: every finalized issued invoice has exactly one Stripe invoice with the same total and line
+sum, and no Stripe invoice carries our metadata without an issued invoice. Issued invoices never change, so late
+data never makes them differ; an invoice changed, missing or extra in Stripe does."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 import stripe
 
+from dagster_billing.ledger.tables import ensure_ledger_tables
 from dagster_billing.stripe_sync.client import retry_rate_limited
 from dagster_billing.stripe_sync.customers import INVOICE_ID_KEY
 from dagster_billing.stripe_sync.invoice_steps import lines_in_stripe
@@ -47,18 +49,19 @@ def _warehouse(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, tuple[int, int
     """(total, line sum) of each invoice recorded as finalized, and every invoice id of the warehouse."""
     finalized = con.execute(
         """
-        select s.invoice_id, i.total_minor, (select sum(l.amount_minor) from marts.fct_invoice_lines as l
+        select s.invoice_id, i.total_minor, (select sum(l.amount_minor) from billing.issued_invoice_lines as l
             where l.invoice_id = s.invoice_id)::bigint
         from stripe.invoice_sync as s
-        inner join marts.fct_invoices as i on i.invoice_id = s.invoice_id
+        inner join billing.issued_invoices as i on i.invoice_id = s.invoice_id
         where s.finalized_at is not null
         """
     ).fetchall()
-    known = {row[0] for row in con.execute("select invoice_id from marts.fct_invoices").fetchall()}
+    known = {row[0] for row in con.execute("select invoice_id from billing.issued_invoices").fetchall()}
     return {invoice_id: (total, line_sum) for invoice_id, total, line_sum in finalized}, known
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient) -> Reconciliation:
+    ensure_ledger_tables(con)
     finalized, known = _warehouse(con)
     ours = _ours_in_stripe(client)
     report = Reconciliation(len(finalized), sum(len(found) for found in ours.values()))

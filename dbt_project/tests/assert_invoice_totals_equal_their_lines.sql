@@ -1,5 +1,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
--- Tie-out: every invoice's subtotal and total equal the sum of its rounded lines, and every line has an invoice.
+-- Tie-out: every invoice's total equals the sum of its rounded lines, its subtotal the sum of its charge and
+-- adjustment lines (credit and tax lines excluded), and every line has an invoice.
 with
 
 line_sums as (
@@ -7,6 +8,7 @@ line_sums as (
     select
         invoice_id,
         sum(amount_minor) as lines_minor,
+        sum(amount_minor) filter (where line_type not in ('credit', 'tax')) as charges_minor,
         count(*) as line_count,
     from {{ ref('fct_invoice_lines') }}
     group by invoice_id
@@ -24,6 +26,7 @@ full outer join line_sums
 where
     invoices.invoice_id is null
     or line_sums.invoice_id is null
-    or invoices.subtotal_minor <> line_sums.lines_minor
+    or invoices.total_minor <> line_sums.lines_minor
+    or invoices.subtotal_minor <> coalesce(line_sums.charges_minor, 0)
     or invoices.total_minor <> invoices.subtotal_minor - invoices.discount_minor - invoices.credit_minor + invoices.tax_minor
     or invoices.line_count <> line_sums.line_count

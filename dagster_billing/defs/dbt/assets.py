@@ -1,4 +1,9 @@
-"""Every dbt model as a Dagster asset; dbt tests become asset checks."""
+"""Every dbt model as a Dagster asset; dbt tests become asset checks.
+
+Two sets, because the invoice ledger sits between them: `billing_dbt_models` computes everything up to the
+invoice lines as they compute now (`int_invoice_lines_computed`); the Python asset `billing/issued_invoices`
+freezes the due ones into the ledger; `billing_dbt_marts` builds what reads the ledger (the invoice marts with
+their status and Stripe state, and the finance marts)."""
 
 import json
 from datetime import datetime, timezone
@@ -9,6 +14,9 @@ from pydantic import Field
 
 from dagster_billing.defs.dbt.project import billing_dbt_project, dbt_cli_resource
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL
+
+# Everything downstream of the ledger and of the Stripe step's table (dbt selection syntax).
+AFTER_LEDGER = "source:billing+ source:stripe+"
 
 
 class DbtBuildConfig(dg.Config):
@@ -28,12 +36,28 @@ def build_dbt_definitions() -> dg.Definitions:
     project = billing_dbt_project()
 
     @dbt_assets(
-        manifest=project.manifest_path, project=project, name="billing_dbt_models", pool=WAREHOUSE_POOL
+        manifest=project.manifest_path,
+        project=project,
+        name="billing_dbt_models",
+        exclude=AFTER_LEDGER,
+        pool=WAREHOUSE_POOL,
     )
     def billing_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
 
-    return dg.Definitions(assets=[billing_dbt_models], resources={"dbt": dbt_cli_resource(project)})
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name="billing_dbt_marts",
+        select=AFTER_LEDGER,
+        pool=WAREHOUSE_POOL,
+    )
+    def billing_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
+
+    return dg.Definitions(
+        assets=[billing_dbt_models, billing_dbt_marts], resources={"dbt": dbt_cli_resource(project)}
+    )
 
 
 @dg.definitions

@@ -18,10 +18,13 @@ def billing_as_of(scheduled_execution_time: datetime) -> str:
 
 
 def as_of_ops_config(as_of: str) -> dict:
-    """The ops config of one billing run: dbt bills up to `as_of`, and dunning counts days overdue up to it too
-    (so a backfilled tick computes the stages as they were that day). `billing run` uses the same."""
+    """The ops config of one billing run: dbt bills and the ledger issues up to `as_of`, and dunning counts days
+    overdue up to it too (so a backfilled tick computes the stages as they were that day). `billing run` uses
+    the same."""
     return {
         "billing_dbt_models": {"config": {"as_of": as_of}},
+        "billing_dbt_marts": {"config": {"as_of": as_of}},
+        "issued_invoices": {"config": {"as_of": as_of}},
         "stripe__collections": {"config": {"as_of": as_of}},
     }
 

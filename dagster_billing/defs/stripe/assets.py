@@ -15,8 +15,7 @@ from dagster_billing.stripe_sync.dunning import DEFAULT_RETRY_AFTER_DAYS, refres
 from dagster_billing.stripe_sync.finalize import OUTCOMES, finalize_due_invoices
 from dagster_billing.stripe_sync.tables import ensure_tables
 
-FCT_INVOICES = dg.AssetKey(["marts", "fct_invoices"])
-FCT_INVOICE_LINES = dg.AssetKey(["marts", "fct_invoice_lines"])
+ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
 INVOICE_SYNC = dg.AssetKey(["stripe", "invoice_sync"])
 COLLECTIONS = dg.AssetKey(["stripe", "collections"])
 
@@ -28,10 +27,10 @@ def _not_run(context: dg.AssetExecutionContext, reason: StripeNotConfigured) -> 
 
 @dg.asset(
     key=INVOICE_SYNC,
-    deps=[FCT_INVOICES, FCT_INVOICE_LINES],
+    deps=[ISSUED_INVOICES],
     group_name="stripe",
     pool=WAREHOUSE_POOL,
-    description="Finalizes every due, not yet finalized `actual` invoice in Stripe (charged or sent) and records "
+    description="Finalizes every issued, not yet finalized invoice of the ledger in Stripe (charged or sent) and records "
     "the Stripe ids, number, status, amounts and outcome per invoice in the warehouse table stripe.invoice_sync.",
 )
 def stripe_invoice_sync(

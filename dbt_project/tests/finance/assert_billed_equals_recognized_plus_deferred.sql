@@ -18,27 +18,15 @@ invoices as (
 
 ),
 
-non_revenue_lines as (
-
-    select
-        invoice_id,
-        sum(amount_minor) as amount_minor,
-    from {{ ref('fct_invoice_lines') }}
-    where scenario = 'actual' and line_type in ('tax', 'credit')
-    group by invoice_id
-
-),
-
 billed_by_invoice as (
 
     select
         invoices.customer_id,
         invoices.currency,
         date_trunc('month', {{ revenue_date_of('invoices.billing_at') }})::date as billed_month,
-        invoices.subtotal_minor - coalesce(non_revenue_lines.amount_minor, 0) as billed_minor,
+        -- the subtotal leaves out credit and tax lines, which are not revenue
+        invoices.subtotal_minor as billed_minor,
     from invoices
-    left join non_revenue_lines
-        on invoices.invoice_id = non_revenue_lines.invoice_id
 
 ),
 

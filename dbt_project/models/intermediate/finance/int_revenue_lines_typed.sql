@@ -45,8 +45,15 @@ typed as (
         invoice_lines.plan_id,
         invoice_lines.metric,
         metrics.aggregation as metric_aggregation,
-        invoice_lines.period_start,
-        invoice_lines.period_end,
+        -- an adjustment corrects a period whose invoice was issued (closed): it is booked on the day it is issued,
+        -- as a change in estimate, instead of restating revenue already reported for that period
+        case
+            when invoice_lines.line_type = 'adjustment' then invoices.billing_at else invoice_lines.period_start
+        end as period_start,
+        case
+            when invoice_lines.line_type = 'adjustment' then invoices.billing_at + interval 1 day
+            else invoice_lines.period_end
+        end as period_end,
         invoices.billing_at,
         {{ revenue_date_of('invoices.billing_at') }} as billed_on,
         invoice_lines.currency,

@@ -1,150 +1,44 @@
-{#- Invoice lines: every fee, proration, usage and minimum-spend line of every invoice with a billing date on or
-    before the run's as_of, each amount rounded ONCE to the currency's minor unit with the plan's rounding mode.
-    Ids are hashes of the line's identity (never of a run or a row number), so a rebuild from the same events and
-    configs gives byte-identical lines. -#}
+{#- Every invoice line as billed or to be billed: the lines of issued invoices exactly as the ledger froze them
+    (adjustment and credit lines included), then the lines of invoices not issued yet (`draft`: their grace period
+    has not passed) as computed now. Scenarios other than `actual` are never issued, so always draft. -#}
 with
 
-fixed_fee_lines as (
+issued_lines as (
 
-    select * from {{ ref('int_fixed_fees_prorated') }}
-
-),
-
-usage_lines as (
-
-    select * from {{ ref('int_usage_charges_priced') }}
+    select * from {{ ref('stg_issued_invoice_lines') }}
 
 ),
 
-minimum_spend_lines as (
+computed_lines as (
 
-    select * from {{ ref('int_minimum_spend_trued_up') }}
-
-),
-
-run as (
-
-    select {{ as_of_timestamp() }} as as_of
+    select * from {{ ref('int_invoice_lines_computed') }}
 
 ),
 
-lines as (
-
-    select * from fixed_fee_lines
-    union all by name
-    select * from usage_lines
-    union all by name
-    select * from minimum_spend_lines
-
-),
-
-lines_dated as (
-
-    select
-        lines.*,
-        strftime(lines.period_start_date, '%Y-%m-%d') as period_start_text,
-        strftime(lines.period_end_date, '%Y-%m-%d') as period_end_text,
-    from lines
-    cross join run
-    where lines.billing_at <= run.as_of
-
-),
-
-lines_shared as (
+issued as (
 
     select
         *,
-        -- the billed share in days for the description (by-second shares shown to 1/100 day; text only)
-        case
-            when proration_unit = 'second'
-                then printf('%.2f of %.2f days', units_billed / 86400, units_in_period / 86400)
-            else units_billed || ' of ' || units_in_period || ' days'
-        end as share_text,
-    from lines_dated
+        'actual' as scenario,
+        'issued' as invoice_status,
+    from issued_lines
 
 ),
 
-lines_identified as (
+drafts as (
 
     select
         *,
-        {{ deterministic_id('inv_', ['scenario', 'customer_id', 'billing_date']) }} as invoice_id,
-        {{ deterministic_id('il_', [
-            'scenario', 'customer_id', 'billing_date', 'line_type', 'subscription_id', 'metric', 'tier',
-            'period_start'
-        ]) }} as line_id,
-        {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode', 'currency') }} as amount_minor,
-    from lines_shared
-
-),
-
-lines_described as (
-
-    select
-        *,
-        case line_type
-            when 'base_fee'
-                then plan_name || ' base fee'
-                    || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
-                    || ', ' || period_start_text || ' to ' || period_end_text
-                    || case
-                        when units_billed < units_in_period
-                            then ' (prorated: ' || share_text || ')'
-                        else ''
-                    end
-            when 'proration_credit'
-                then 'Unused time on ' || plan_name
-                    || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
-                    || ' from ' || period_start_text || ' to ' || period_end_text
-                    || ' (' || share_text || ')'
-            when 'proration_charge'
-                then 'Remaining time on ' || plan_name
-                    || case when quantity <> 1 then ' (' || {{ decimal_text('quantity') }} || ' seats)' else '' end
-                    || ' from ' || period_start_text || ' to ' || period_end_text
-                    || ' (' || share_text || ')'
-            when 'usage'
-                then plan_name || ' - ' || coalesce(metric_name, metric)
-                    || case
-                        when charge_model = 'package'
-                            then ': ' || {{ decimal_text('quantity') }} || ' packages for '
-                                || {{ decimal_text('billable_quantity') }} || ' units'
-                        when charge_model = 'percentage'
-                            then ': ' || {{ decimal_text('rate') }} || '% of ' || {{ decimal_text('quantity') }}
-                        when charge_model = 'graduated_percentage'
-                            then ', tier ' || tier || ': ' || {{ decimal_text('quantity') }} || ' at tier rate'
-                        when tier is not null
-                            then ', tier ' || tier || ': ' || {{ decimal_text('quantity') }} || ' units'
-                        else ': ' || {{ decimal_text('quantity') }} || ' units'
-                    end
-                    || case
-                        when unit_amount is not null and charge_model <> 'package'
-                            then ' x ' || {{ decimal_text('unit_amount') }} || ' ' || currency
-                        else ''
-                    end
-                    || case
-                        when flat_amount <> 0 then ' + flat ' || {{ decimal_text('flat_amount') }} || ' ' || currency
-                        else ''
-                    end
-                    || case
-                        when included_units > 0
-                            then ' (' || {{ decimal_text('included_units') }} || ' included)'
-                        else ''
-                    end
-                    || ', ' || period_start_text || ' to ' || period_end_text
-            when 'minimum_spend_true_up'
-                then 'Minimum spend true-up for ' || plan_name || ': minimum '
-                    || {{ decimal_text('round(minimum_amount, 12)') }} || ' ' || currency || ', usage '
-                    || {{ decimal_text('round(usage_amount, 12)') }} || ' ' || currency
-                    || ', ' || period_start_text || ' to ' || period_end_text
-        end as description,
-        case line_type
-            when 'base_fee' then 1
-            when 'proration_credit' then 2
-            when 'proration_charge' then 3
-            when 'usage' then 4
-            when 'minimum_spend_true_up' then 5
-        end as line_type_order,
-    from lines_identified
+        'draft' as invoice_status,
+        null::varchar as adjusted_invoice_id,
+        null::varchar as adjusted_line_id,
+        null::varchar as adjustment_reason,
+        null::bigint as late_event_count,
+    from computed_lines
+    where not (
+        scenario = 'actual'
+        and invoice_id in (select issued_lines.invoice_id from issued_lines)
+    )
 
 ),
 
@@ -154,12 +48,10 @@ final as (
         line_id,
         invoice_id,
         scenario,
+        invoice_status,
         customer_id,
         billing_date,
-        row_number() over (
-            partition by invoice_id
-            order by line_type_order, period_start, subscription_id, metric nulls first, tier nulls first
-        )::integer as line_number,
+        line_number,
         line_type,
         subscription_id,
         plan_id,
@@ -178,7 +70,43 @@ final as (
         rounding_mode,
         description,
         billing_at,
-    from lines_described
+        adjusted_invoice_id,
+        adjusted_line_id,
+        adjustment_reason,
+        late_event_count,
+    from issued
+    union all by name
+    select
+        line_id,
+        invoice_id,
+        scenario,
+        invoice_status,
+        customer_id,
+        billing_date,
+        line_number,
+        line_type,
+        subscription_id,
+        plan_id,
+        pricing_version,
+        metric,
+        charge_model,
+        tier,
+        quantity,
+        unit_amount,
+        period_start,
+        period_end,
+        amount,
+        amount_minor,
+        currency,
+        minor_unit_digits,
+        rounding_mode,
+        description,
+        billing_at,
+        adjusted_invoice_id,
+        adjusted_line_id,
+        adjustment_reason,
+        late_event_count,
+    from drafts
 
 )
 

@@ -1,11 +1,17 @@
-{#- One invoice per customer per billing date (a window boundary on or before as_of) and scenario: the usage and
-    prorations of the window that closed, the fixed fee of the window that starts. Totals are the sums of their
-    rounded lines. -#}
+{#- One invoice per customer, billing date and scenario. Issued invoices come from the ledger exactly as issued
+    (totals, credit applied, the customer's terms at issue) with their Stripe state; drafts (grace period not
+    passed, and every non-actual scenario) are summed from their computed lines with today's customer terms. -#}
 with
 
 invoice_lines as (
 
     select * from {{ ref('fct_invoice_lines') }}
+
+),
+
+issued_invoices as (
+
+    select * from {{ ref('stg_issued_invoices') }}
 
 ),
 
@@ -15,7 +21,13 @@ customers as (
 
 ),
 
-invoice_totals as (
+stripe_sync as (
+
+    select * from {{ ref('stg_stripe_invoice_sync') }}
+
+),
+
+draft_totals as (
 
     select
         invoice_id,
@@ -35,41 +47,115 @@ invoice_totals as (
             list_sort(list_distinct(list(pricing_version) filter (where pricing_version is not null))), ', '
         ) as pricing_version,
     from invoice_lines
+    where invoice_status = 'draft'
     group by invoice_id, scenario, customer_id, billing_date
+
+),
+
+drafts as (
+
+    select
+        draft_totals.invoice_id,
+        draft_totals.scenario,
+        'draft' as invoice_status,
+        draft_totals.customer_id,
+        draft_totals.billing_date,
+        draft_totals.billing_at,
+        draft_totals.currency,
+        draft_totals.minor_unit_digits,
+        customers.collection_method,
+        customers.days_until_due,
+        case
+            when customers.collection_method = 'send_invoice'
+                then (draft_totals.billing_date + coalesce(customers.days_until_due, 0))::date
+            else draft_totals.billing_date
+        end as due_date,
+        draft_totals.period_start,
+        draft_totals.period_end,
+        draft_totals.line_count,
+        draft_totals.subtotal_minor,
+        0::bigint as credit_minor,
+        draft_totals.subtotal_minor as total_minor,
+        null::bigint as credit_balance_minor,
+        draft_totals.pricing_version,
+        customers.stripe_customer_id,
+        null::timestamp as issued_at,
+    from draft_totals
+    inner join customers
+        on draft_totals.customer_id = customers.customer_id
+
+),
+
+issued as (
+
+    select
+        invoice_id,
+        'actual' as scenario,
+        'issued' as invoice_status,
+        customer_id,
+        billing_date,
+        billing_at,
+        currency,
+        minor_unit_digits,
+        collection_method,
+        days_until_due,
+        due_date,
+        period_start,
+        period_end,
+        line_count,
+        subtotal_minor,
+        credit_minor,
+        total_minor,
+        credit_balance_minor,
+        pricing_version,
+        stripe_customer_id,
+        issued_at,
+    from issued_invoices
+
+),
+
+invoices as (
+
+    select * from issued
+    union all by name
+    select * from drafts
 
 ),
 
 final as (
 
     select
-        invoice_totals.invoice_id,
-        invoice_totals.scenario,
-        invoice_totals.customer_id,
-        invoice_totals.billing_date,
-        invoice_totals.billing_at,
-        invoice_totals.currency,
-        invoice_totals.minor_unit_digits,
-        customers.collection_method,
-        customers.days_until_due,
-        case
-            when customers.collection_method = 'send_invoice'
-                then (invoice_totals.billing_date + coalesce(customers.days_until_due, 0))::date
-            else invoice_totals.billing_date
-        end as due_date,
-        invoice_totals.period_start,
-        invoice_totals.period_end,
-        invoice_totals.line_count,
-        invoice_totals.subtotal_minor,
-        -- discounts, credits and tax are later line types; the columns exist so consumers need not change
+        invoices.invoice_id,
+        invoices.scenario,
+        invoices.invoice_status,
+        invoices.customer_id,
+        invoices.billing_date,
+        invoices.billing_at,
+        invoices.currency,
+        invoices.minor_unit_digits,
+        invoices.collection_method,
+        invoices.days_until_due,
+        invoices.due_date,
+        invoices.period_start,
+        invoices.period_end,
+        invoices.line_count,
+        invoices.subtotal_minor,
+        -- discounts and tax are later line types; the columns exist so consumers need not change
         0::bigint as discount_minor,
-        0::bigint as credit_minor,
+        invoices.credit_minor,
         0::bigint as tax_minor,
-        invoice_totals.subtotal_minor as total_minor,
-        invoice_totals.pricing_version,
-        customers.stripe_customer_id,
-    from invoice_totals
-    inner join customers
-        on invoice_totals.customer_id = customers.customer_id
+        invoices.total_minor,
+        invoices.credit_balance_minor,
+        invoices.pricing_version,
+        invoices.stripe_customer_id,
+        invoices.issued_at,
+        stripe_sync.stripe_invoice_id,
+        stripe_sync.stripe_invoice_number,
+        stripe_sync.stripe_status,
+        stripe_sync.stripe_outcome,
+    from invoices
+    left join stripe_sync
+        on invoices.invoice_id = stripe_sync.invoice_id
 
 )
 

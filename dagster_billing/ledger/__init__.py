@@ -1,0 +1,1 @@
+"""The invoice ledger: issued invoices are records that never change (schema `billing`)."""
