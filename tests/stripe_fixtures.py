@@ -22,6 +22,7 @@ import duckdb
 import pytest
 import stripe
 
+from dagster_billing.ledger.tables import ensure_ledger_tables
 from dagster_billing.local_stripe.cards import attach_test_card, card_declines
 from dagster_billing.local_stripe.process import EMULATOR_API_KEY, LocalStripe, start_local_stripe
 from dagster_billing.stripe_sync.client import StripeSettings, build_client
@@ -104,94 +105,90 @@ def many_invoices(count: int, lines_per_invoice: int = 3) -> list[Invoice]:
     ]
 
 
-def _line_rows(invoice: Invoice) -> list[tuple]:
+def _line_rows(invoice: Invoice) -> list[dict]:
     start = datetime.combine(invoice.billing_date, datetime.min.time())
     rows = []
     for number, line in enumerate(invoice.lines, 1):
         line_id = "il_" + hashlib.sha256(f"{invoice.invoice_id}|{number}".encode()).hexdigest()[:24]
         rows.append(
-            (
-                line_id,
-                invoice.invoice_id,
-                invoice.scenario,
-                invoice.customer_id,
-                invoice.billing_date,
-                number,
-                line.line_type,
-                "sub_1",
-                "growth",
-                "2026-01",
-                None if line.line_type != "usage" else "api_calls",
-                "per_unit",
-                None,
-                1,
-                None,
-                start - timedelta(days=31),
-                start,
-                line.amount_minor,
-                line.amount_minor,
-                invoice.currency,
-                line.description,
-            )
+            {
+                "line_id": line_id,
+                "invoice_id": invoice.invoice_id,
+                "customer_id": invoice.customer_id,
+                "billing_date": invoice.billing_date,
+                "line_number": number,
+                "line_type": line.line_type,
+                "subscription_id": "sub_1",
+                "plan_id": "growth",
+                "pricing_version": "2026-01",
+                "metric": None if line.line_type != "usage" else "api_calls",
+                "charge_model": "per_unit",
+                "quantity": 1,
+                "period_start": start - timedelta(days=31),
+                "period_end": start,
+                "amount": line.amount_minor,
+                "amount_minor": line.amount_minor,
+                "currency": invoice.currency,
+                "minor_unit_digits": 0 if invoice.currency == "JPY" else 2,
+                "description": line.description,
+                "billing_at": start,
+            }
         )
     return rows
 
 
-def _invoice_row(invoice: Invoice) -> tuple:
+def _invoice_row(invoice: Invoice) -> dict:
     start = datetime.combine(invoice.billing_date, datetime.min.time())
     send = invoice.collection_method == "send_invoice"
-    digits = 0 if invoice.currency == "JPY" else 2
-    due = invoice.billing_date + timedelta(days=30 if send else 0)
-    return (
-        invoice.invoice_id,
-        invoice.scenario,
-        invoice.customer_id,
-        invoice.billing_date,
-        start,
-        invoice.currency,
-        digits,
-        invoice.collection_method,
-        30 if send else None,
-        due,
-        start - timedelta(days=31),
-        start,
-        len(invoice.lines),
-        invoice.total_minor,
-        0,
-        0,
-        0,
-        invoice.total_minor,
-        "2026-01",
-        None,
-    )
+    return {
+        "invoice_id": invoice.invoice_id,
+        "customer_id": invoice.customer_id,
+        "billing_date": invoice.billing_date,
+        "billing_at": start,
+        "currency": invoice.currency,
+        "minor_unit_digits": 0 if invoice.currency == "JPY" else 2,
+        "collection_method": invoice.collection_method,
+        "days_until_due": 30 if send else None,
+        "due_date": invoice.billing_date + timedelta(days=30 if send else 0),
+        "period_start": start - timedelta(days=31),
+        "period_end": start,
+        "line_count": len(invoice.lines),
+        "subtotal_minor": invoice.total_minor,
+        "credit_minor": 0,
+        "total_minor": invoice.total_minor,
+        "credit_balance_minor": 0,
+        "pricing_version": "2026-01",
+        "stripe_customer_id": None,
+        "as_of": start + timedelta(days=1),
+        "issued_at": start + timedelta(days=1),
+        "issue_run_id": "test",
+        "content_hash": "",
+    }
 
 
-def write_invoice_marts(path: Path, invoices: list[Invoice]) -> None:
-    """The two contract tables (plus the name and email columns of dim_customers the Stripe step reads)."""
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+    if rows:
+        columns = list(rows[0])
+        con.executemany(
+            f"insert or ignore into {table} ({', '.join(columns)}) values ({', '.join(['?'] * len(columns))})",
+            [[row[column] for column in columns] for row in rows],
+        )
+
+
+def write_issued_invoices(path: Path, invoices: list[Invoice]) -> None:
+    """Invoices as the ledger holds them once issued (what the Stripe step reads; appended, an invoice already
+    issued is kept as it was), plus the name and email
+    columns of dim_customers the Stripe step reads."""
     con = duckdb.connect(str(path))
     con.execute("set TimeZone = 'UTC'")
+    ensure_ledger_tables(con)
     con.execute("create schema if not exists marts")
-    con.execute("""create or replace table marts.fct_invoices (invoice_id varchar, scenario varchar, customer_id varchar,
-        billing_date date, billing_at timestamp, currency varchar, minor_unit_digits integer, collection_method varchar,
-        days_until_due integer, due_date date, period_start timestamp, period_end timestamp, line_count integer,
-        subtotal_minor bigint, discount_minor bigint, credit_minor bigint, tax_minor bigint, total_minor bigint,
-        pricing_version varchar, stripe_customer_id varchar)""")
-    con.execute("""create or replace table marts.fct_invoice_lines (line_id varchar, invoice_id varchar, scenario varchar,
-        customer_id varchar, billing_date date, line_number integer, line_type varchar, subscription_id varchar,
-        plan_id varchar, pricing_version varchar, metric varchar, charge_model varchar, tier integer,
-        quantity decimal(38, 12), unit_amount decimal(38, 12), period_start timestamp, period_end timestamp,
-        amount decimal(38, 26), amount_minor bigint, currency varchar, description varchar)""")
     con.execute(
         "create or replace table marts.dim_customers (customer_id varchar, name varchar, email varchar)"
     )
-    con.executemany(
-        "insert into marts.fct_invoices values (" + ", ".join(["?"] * 20) + ")",
-        [_invoice_row(i) for i in invoices],
-    )
-    con.executemany(
-        "insert into marts.fct_invoice_lines values (" + ", ".join(["?"] * 21) + ")",
-        [r for i in invoices for r in _line_rows(i)],
-    )
+    issued = [i for i in invoices if i.scenario == "actual"]  # what-if scenarios are never issued
+    _insert(con, "billing.issued_invoices", [_invoice_row(i) for i in issued])
+    _insert(con, "billing.issued_invoice_lines", [r for i in issued for r in _line_rows(i)])
     customers = sorted({i.customer_id for i in invoices})
     con.executemany(
         "insert into marts.dim_customers values (?, ?, ?)",
@@ -248,7 +245,7 @@ def stripe_client(local_stripe: LocalStripe) -> stripe.StripeClient:
 @pytest.fixture
 def invoice_warehouse(tmp_path: Path) -> Path:
     path = tmp_path / "warehouse.duckdb"
-    write_invoice_marts(path, sample_invoices())
+    write_issued_invoices(path, sample_invoices())
     return path
 
 

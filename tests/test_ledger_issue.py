@@ -54,7 +54,9 @@ def fee(customer: str, billing_at: datetime, amount_minor: int = 1000) -> Line:
     return Line(customer, billing_at, "base_fee", amount_minor, period_start=billing_at)
 
 
-def usage(customer: str, billing_at: datetime, quantity: int, amount_minor: int, tier: int | None = None) -> Line:
+def usage(
+    customer: str, billing_at: datetime, quantity: int, amount_minor: int, tier: int | None = None
+) -> Line:
     return Line(customer, billing_at, "usage", amount_minor, Decimal(quantity), "api_calls", tier)
 
 
@@ -77,7 +79,9 @@ class Ledger:
 
     def customer(self, customer_id: str, method: str = "charge_automatically") -> None:
         days = 30 if method == "send_invoice" else None
-        self.con.execute("insert into staging.stg_customers values (?, ?, ?, null)", [customer_id, method, days])
+        self.con.execute(
+            "insert into staging.stg_customers values (?, ?, ?, null)", [customer_id, method, days]
+        )
 
     def event(self, customer_id: str, occurred_at: datetime, ingested_at: datetime) -> None:
         (file_id,) = self.con.execute("select count(*) + 1 from raw.ingested_files").fetchone()
@@ -147,9 +151,10 @@ class Ledger:
         ).fetchall()
 
     def ledger_rows(self) -> list[tuple]:
-        return self.con.execute(
-            "select * from billing.issued_invoice_lines order by line_id"
-        ).fetchall() + self.con.execute("select * from billing.issued_invoices order by invoice_id").fetchall()
+        return (
+            self.con.execute("select * from billing.issued_invoice_lines order by line_id").fetchall()
+            + self.con.execute("select * from billing.issued_invoices order by invoice_id").fetchall()
+        )
 
 
 @pytest.fixture
@@ -265,7 +270,12 @@ def test_adjustments_wait_for_the_customers_next_invoice(ledger: Ledger) -> None
     summary = ledger.issue(NOV_1 + timedelta(days=1))
     assert (summary.adjustment_lines, summary.pending_adjustment_lines) == (0, 1)
     ledger.compute(
-        [usage("cus_a", OCT_1, 11, 550), usage("cus_b", OCT_1, 10, 500), fee("cus_b", NOV_1), fee("cus_a", DEC_1)]
+        [
+            usage("cus_a", OCT_1, 11, 550),
+            usage("cus_b", OCT_1, 10, 500),
+            fee("cus_b", NOV_1),
+            fee("cus_a", DEC_1),
+        ]
     )
     assert ledger.issue(DEC_1 + timedelta(days=1)).adjustment_lines == 1
 

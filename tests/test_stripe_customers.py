@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import stripe
-from stripe_fixtures import Invoice, Line, run_finalize, write_invoice_marts
+from stripe_fixtures import Invoice, Line, run_finalize, write_issued_invoices
 from test_stripe_search_query import HOSTILE
 
 VICTIM = "victim"
@@ -39,12 +39,12 @@ def _mapping(warehouse: Path, client: stripe.StripeClient) -> dict[str, tuple[st
 
 def test_hostile_customer_ids_map_to_their_own_stripe_customer(tmp_path, local_stripe, stripe_client):
     warehouse = tmp_path / "warehouse.duckdb"
-    write_invoice_marts(warehouse, _invoices([VICTIM], date(2026, 8, 1)))
+    write_issued_invoices(warehouse, _invoices([VICTIM], date(2026, 8, 1)))
     run_finalize(warehouse, local_stripe.api_base)
     victim_stripe_id = _mapping(warehouse, stripe_client)[VICTIM][0]
 
     # new customers: mapped by search (none found), then created
-    write_invoice_marts(warehouse, _invoices([VICTIM, *HOSTILE], date(2026, 8, 1)))
+    write_issued_invoices(warehouse, _invoices([VICTIM, *HOSTILE], date(2026, 8, 1)))
     run_finalize(warehouse, local_stripe.api_base)
     created = _mapping(warehouse, stripe_client)
     assert {c: (source, carried) for c, (_, source, carried) in created.items()} == {
@@ -57,7 +57,7 @@ def test_hostile_customer_ids_map_to_their_own_stripe_customer(tmp_path, local_s
     con = duckdb.connect(str(warehouse))
     con.execute("delete from stripe.customer_map")
     con.close()
-    write_invoice_marts(warehouse, _invoices([VICTIM, *HOSTILE], date(2026, 9, 1)))
+    write_issued_invoices(warehouse, _invoices([VICTIM, *HOSTILE], date(2026, 9, 1)))
     run_finalize(warehouse, local_stripe.api_base)
     found = _mapping(warehouse, stripe_client)
     assert found == {c: (created[c][0], "found", c) for c in created}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from stripe_fixtures import many_invoices, run_finalize, stripe_invoices, write_invoice_marts
+from stripe_fixtures import many_invoices, run_finalize, stripe_invoices, write_issued_invoices
 
 from dagster_billing.stripe_sync.reconciliation import reconcile
 
@@ -53,7 +53,7 @@ def test_sigkill_after_k_of_n_then_rerun_bills_each_invoice_once(
     tmp_path, local_stripe, stripe_client, step, count
 ):
     warehouse = tmp_path / "warehouse.duckdb"
-    write_invoice_marts(warehouse, many_invoices(N))
+    write_issued_invoices(warehouse, many_invoices(N))
     crashed = _crash(warehouse, local_stripe.api_base, step, count)
     assert crashed.returncode == -9, crashed.stderr  # killed by SIGKILL, not finished
     summary = run_finalize(warehouse, local_stripe.api_base)
@@ -64,7 +64,7 @@ def test_sigkill_after_k_of_n_then_rerun_bills_each_invoice_once(
 def test_crash_then_rerun_after_idempotency_keys_expired(tmp_path, local_stripe, stripe_client):
     """Stripe forgets keys after 24 hours: the lookup by our metadata is what keeps the re-run from duplicating."""
     warehouse = tmp_path / "warehouse.duckdb"
-    write_invoice_marts(warehouse, many_invoices(N))
+    write_issued_invoices(warehouse, many_invoices(N))
     assert _crash(warehouse, local_stripe.api_base, "lines_added", 5).returncode == -9
     local_stripe.expire_idempotency_keys()
     run_finalize(warehouse, local_stripe.api_base)
@@ -73,7 +73,7 @@ def test_crash_then_rerun_after_idempotency_keys_expired(tmp_path, local_stripe,
 
 def test_429_and_500_on_a_fifth_of_requests(tmp_path, local_stripe, stripe_client):
     warehouse = tmp_path / "warehouse.duckdb"
-    write_invoice_marts(warehouse, many_invoices(N))
+    write_issued_invoices(warehouse, many_invoices(N))
     local_stripe.set_faults(0.2, seed=4)
     runs = [run_finalize(warehouse, local_stripe.api_base)]
     while runs[-1].errors and len(runs) < 4:  # an invoice whose retries ran out is taken up by the next run

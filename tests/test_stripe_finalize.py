@@ -98,7 +98,9 @@ def test_reconciliation_finds_a_stripe_invoice_without_warehouse_invoice(
 def test_reconciliation_finds_a_total_that_differs(invoice_warehouse, local_stripe, stripe_client):
     run_finalize(invoice_warehouse, local_stripe.api_base)
     con = duckdb.connect(str(invoice_warehouse))
-    con.execute("update marts.fct_invoices set total_minor = total_minor + 1 where customer_id = 'cus_send'")
+    con.execute(
+        "update billing.issued_invoices set total_minor = total_minor + 1 where customer_id = 'cus_send'"
+    )
     con.close()
     report = _reconciliation(invoice_warehouse, stripe_client)
     assert len(report.problems) == 1 and "warehouse total 12576" in report.problems[0]

@@ -111,7 +111,7 @@ DDL = (
         unit_amount decimal(38, 12),
         period_start timestamp not null,
         period_end timestamp not null,
-        amount decimal(38, 18) not null,
+        amount decimal(38, 26) not null,
         amount_minor bigint not null,
         currency varchar not null,
         minor_unit_digits integer not null,
@@ -127,6 +127,14 @@ DDL = (
 
 
 def ensure_ledger_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ledger on first use; a read-only connection (reconciliation, reports) finds it there."""
+    (present,) = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? "
+        "and table_name in ('issued_invoices', 'issued_invoice_lines')",
+        [SCHEMA],
+    ).fetchone()
+    if present == 2:
+        return
     for statement in DDL:
         con.execute(statement)
 
