@@ -76,10 +76,10 @@ def test_demo_finalizes_its_invoices_in_the_local_emulator_and_says_how(demo):
         declined,
     )
     assert sum(outcomes.values()) == finalized
-    # Every invoice billed since the demo's go-live went to Stripe exactly once, and none before it.
+    # Every invoice issued since the demo's go-live went to Stripe exactly once, and none before it.
     (due,) = _warehouse_rows(
         warehouse,
-        "select count(*) from marts.fct_invoices where scenario = 'actual' "
+        "select count(*) from marts.fct_invoices where invoice_status = 'issued' "
         f"and billing_date >= date '{DEMO_STRIPE_FINALIZE_FROM}'",
     )[0]
     assert 0 < finalized == due

@@ -166,8 +166,10 @@ def rebuilt_warehouse(pipeline_scenario, tmp_path_factory: pytest.TempPathFactor
 
 
 def _table(warehouse: Path, table: str, key: str) -> list[tuple]:
+    # when an invoice was issued is the one thing a rebuild cannot repeat
+    columns = "* exclude (issued_at)" if table == "marts.fct_invoices" else "*"
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(f"select * from {table} order by {key}").fetchall()
+        return con.execute(f"select {columns} from {table} order by {key}").fetchall()
 
 
 @pytest.mark.parametrize(
