@@ -51,6 +51,24 @@ CSV_ROW_REASONS = [
     ),
     ("-inf", csv_event(quantity="-inf"), "non_finite_quantity", "quantity '-inf' is not a finite number"),
     ("negative", csv_event(quantity="-2.5"), "negative_quantity", "quantity -2.5 is negative"),
+    (
+        "above the maximum",
+        csv_event(quantity="99999999999999999999999999"),
+        "quantity_above_maximum",
+        "quantity 99999999999999999999999999 is above the maximum 1000000000000000",
+    ),
+    (
+        "just above the maximum",
+        csv_event(quantity="1000000000000000.000000000001"),
+        "quantity_above_maximum",
+        "quantity 1000000000000000.000000000001 is above the maximum 1000000000000000",
+    ),
+    (
+        "too large for a decimal",
+        csv_event(quantity="1e30"),
+        "quantity_above_maximum",
+        "quantity 1e30 is above the maximum 1000000000000000",
+    ),
     ("no timestamp", csv_event(occurred_at=""), "missing_timestamp", "occurred_at is missing"),
     (
         "month 13",
@@ -143,20 +161,45 @@ def test_nan_double_in_parquet_is_not_finite(warehouse):
     )
 
 
-def test_double_quantity_too_large_for_a_decimal_is_invalid_not_a_failed_ingestion(warehouse):
+def test_double_quantity_too_large_for_a_decimal_is_above_the_maximum_not_a_failed_ingestion(warehouse):
     warehouse.write_parquet(
         "batch.parquet",
-        "select * from (values ('good', 2.0::double), ('huge', 1e30::double)) as t(event_id, quantity), "
+        "select * from (values ('good', 2.0::double), ('huge', 1e30::double), ('minus', -1e30::double)) "
+        "as t(event_id, quantity), "
         "(select 'cus_a' as customer_id, 'api_calls' as metric, timestamp '2025-05-01 10:00' as occurred_at)",
     )
     warehouse.ingest()
-    assert only_quarantined(warehouse) == (
-        "usage/batch.parquet",
-        2,
-        "invalid_quantity",
-        "quantity '1e+30' is not a number",
-    )
+    assert warehouse.quarantine() == [
+        (
+            "usage/batch.parquet",
+            2,
+            "quantity_above_maximum",
+            "quantity 1e+30 is above the maximum 1000000000000000",
+        ),
+        ("usage/batch.parquet", 3, "negative_quantity", "quantity -1e+30 is negative"),
+    ]
     assert [e[0] for e in warehouse.events()] == ["good"]
+
+
+def test_quantity_at_the_maximum_is_accepted_in_every_format(warehouse):
+    warehouse.write_csv("a.csv", csv_event("c1", quantity="1000000000000000"))
+    warehouse.write_jsonl("b.jsonl", json_event("j1", quantity=10**15), json_event("j2", quantity=10**15 + 1))
+    warehouse.write_parquet(
+        "c.parquet",
+        "select * from (values ('p1', 1e15::double), ('p2', 1000000000000000.2::double)) "
+        "as t(event_id, quantity), "
+        "(select 'cus_a' as customer_id, 'api_calls' as metric, timestamp '2025-05-01 10:00' as occurred_at)",
+    )
+    warehouse.ingest()
+    assert [(e[0], e[3]) for e in warehouse.events()] == [
+        ("c1", Decimal(10**15)),
+        ("j1", Decimal(10**15)),
+        ("p1", Decimal(10**15)),
+    ]
+    assert [q[:3] for q in warehouse.quarantine()] == [
+        ("usage/b.jsonl", 2, "quantity_above_maximum"),
+        ("usage/c.parquet", 2, "quantity_above_maximum"),
+    ]
 
 
 def test_future_tolerance_accepts_just_inside_and_rejects_just_outside(warehouse):

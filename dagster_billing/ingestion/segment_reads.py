@@ -52,7 +52,7 @@ def _empty_sql(accepted: bool) -> str:
         columns += (
             ", cast(null as varchar) as quantity_raw, cast(null as varchar) as occurred_at_raw, "
             "false as occurred_at_is_missing, false as occurred_at_is_epoch_text, false as quantity_is_non_finite, "
-            "false as properties_are_invalid"
+            "cast(null as double) as quantity_approximate, false as properties_are_invalid"
         )
     return f"select {columns} where false"
 
