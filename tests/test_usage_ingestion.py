@@ -732,3 +732,18 @@ def test_csv_with_byte_order_mark_windows_line_ends_and_upper_case_header(wareho
         ("e1", 2),
         ("e3", 5),
     ]
+
+
+@pytest.mark.parametrize("offset", ["+24:00", "+25:00", "-24:00", "+05:60", "+0560", "+99:99", "+24"])
+def test_offsets_beyond_23_59_are_invalid_timestamps(warehouse, offset):
+    occurred_at = f"2025-05-01T10:00:00{offset}"
+    warehouse.write_csv("a.csv", csv_event("good", occurred_at="2025-05-01T10:00:00+23:59"))
+    warehouse.write_jsonl("b.jsonl", json_event("bad", occurred_at=occurred_at))
+    warehouse.ingest()
+    assert only_quarantined(warehouse) == (
+        "usage/b.jsonl",
+        1,
+        "invalid_timestamp",
+        f"occurred_at '{occurred_at}' is not an RFC 3339 timestamp",
+    )
+    assert [(e[0], e[4]) for e in warehouse.events()] == [("good", datetime(2025, 4, 30, 10, 1))]

@@ -18,7 +18,12 @@ MAX_QUANTITY = 10**15
 # (`UTC`, `Europe/Paris`), which a cast to TIMESTAMP would silently drop. The time (`:MM` or `:SS[.fff]`)
 # must come first, or the day of a bare date (`2025-05-01` ends in `-01`) is taken for an offset and the date
 # is read in the session's time zone.
-_OFFSET_PATTERN = r":\d\d(\.\d+)? ?([zZ]|[+-]\d\d(:?\d\d)?| [A-Za-z][A-Za-z_/+-]*)$"
+#
+# Only offsets of at most 23:59 are RFC 3339 (`time-numoffset`: hour 00-23, minute 00-59). DuckDB itself reads
+# `+25:00` or `+05:60` as 25 hours or 5 h 60 min, so a text whose offset is numeric but out of range is no
+# timestamp at all (null -> `invalid_timestamp`).
+_OFFSET_PATTERN = r":\d\d(\.\d+)? ?([zZ]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?| [A-Za-z][A-Za-z_/+-]*)$"
+_OUT_OF_RANGE_OFFSET_PATTERN = r":\d\d(\.\d+)? ?[+-]\d\d(:?\d\d)?$"
 
 
 def _is_text(sql_type: str) -> bool:
@@ -85,6 +90,7 @@ def _occurred_at(sql_type: str) -> str:
     return (
         f"case when regexp_matches({text}, '{_OFFSET_PATTERN}') "
         f"then timezone('UTC', try_cast({text} as timestamptz)) "
+        f"when regexp_matches({text}, '{_OUT_OF_RANGE_OFFSET_PATTERN}') then null "
         f"else try_cast({text} as timestamp) end"
     )
 
