@@ -747,3 +747,80 @@ def test_offsets_beyond_23_59_are_invalid_timestamps(warehouse, offset):
         f"occurred_at '{occurred_at}' is not an RFC 3339 timestamp",
     )
     assert [(e[0], e[4]) for e in warehouse.events()] == [("good", datetime(2025, 4, 30, 10, 1))]
+
+
+# --- JSON read exactly: numbers as written, one value per key, CloudEvents data an object
+
+
+def json_line(event_id: str, quantity: str, **fields) -> str:
+    """A JSON Lines record with `quantity` written as the given JSON number text (json.dumps would round it)."""
+    event = json.dumps(json_event(event_id, quantity=0, **fields))
+    return event.replace('"quantity": 0', f'"quantity": {quantity}')
+
+
+def test_json_numbers_keep_every_digit_in_lines_arrays_and_cloudevents(warehouse):
+    exact, too_large = "123456789012345.123456789012", "12345678901234567.123456789012"
+    warehouse.write("a.jsonl", json_line("line", exact) + "\n" + json_line("line_huge", too_large) + "\n")
+    warehouse.write(
+        "b.json", "[" + json_line("element", exact) + ", " + json_line("element_huge", too_large) + "]"
+    )
+    cloud = json.dumps(cloud_event("cloud", quantity=0)).replace('"quantity": 0', f'"quantity": {exact}')
+    warehouse.write("c.jsonl", cloud + "\n")
+    warehouse.ingest()
+    assert [(e[0], e[3]) for e in warehouse.events()] == [
+        ("cloud", Decimal(exact)),
+        ("element", Decimal(exact)),
+        ("line", Decimal(exact)),
+    ]
+    assert warehouse.rows(
+        "select path, source_row, reason_code, reason, quantity from raw.usage_quarantine"
+    ) == [
+        (
+            path,
+            row,
+            "quantity_above_maximum",
+            f"quantity {too_large} is above the maximum 1000000000000000",
+            too_large,
+        )
+        for path, row in (("usage/a.jsonl", 2), ("usage/b.json", 2))
+    ]
+
+
+def test_json_objects_with_a_key_twice_are_quarantined_alone(warehouse):
+    good = json.dumps(json_event("good"))
+    twice = json_line("twice", "1").replace('"quantity": 1', '"quantity": 1, "quantity": 1000')
+    in_data = json.dumps(cloud_event("in_data", quantity=1)).replace(
+        '"quantity": 1', '"quantity": 1, "quantity": 2'
+    )
+    in_properties = json.dumps(json_event("in_properties", properties={"user": "a"})).replace(
+        '"user": "a"', '"user": "a", "user": "b"'
+    )
+    warehouse.write("a.jsonl", "\n".join([good, twice, in_data, in_properties]) + "\n")
+    warehouse.write("b.json", f"[{json.dumps(json_event('good_too'))}, {twice}]")
+    report = warehouse.ingest()
+    assert warehouse.quarantine() == [
+        ("usage/a.jsonl", 2, "duplicate_json_key", "line 2 has the key 'quantity' more than once"),
+        ("usage/a.jsonl", 3, "duplicate_json_key", "line 3: data has the key 'quantity' more than once"),
+        ("usage/a.jsonl", 4, "duplicate_json_key", "line 4: properties has the key 'user' more than once"),
+        ("usage/b.json", 2, "duplicate_json_key", "array element 2 has the key 'quantity' more than once"),
+    ]
+    assert [e[0] for e in warehouse.events()] == ["good", "good_too"]
+    assert [(f.rows_read, f.rows_accepted, f.rows_quarantined) for f in report.files] == [
+        (4, 1, 3),
+        (2, 1, 1),
+    ]
+
+
+def test_cloudevent_data_that_is_not_an_object_is_quarantined_and_absent_data_is_one(warehouse):
+    no_data = {key: value for key, value in cloud_event("no_data").items() if key != "data"}
+    events = [no_data, {**cloud_event("null_data"), "data": None}]
+    events += [{**cloud_event(f"bad_{i}"), "data": data} for i, data in enumerate(["5", 5, [1], True])]
+    warehouse.write_jsonl("a.jsonl", *events)
+    warehouse.ingest()
+    assert [(e[0], e[3]) for e in warehouse.events()] == [("no_data", Decimal(1)), ("null_data", Decimal(1))]
+    assert [q[1:] for q in warehouse.quarantine()] == [
+        (3, "invalid_cloudevent_data", "line 3: data is a JSON string, not an object"),
+        (4, "invalid_cloudevent_data", "line 4: data is a JSON number, not an object"),
+        (5, "invalid_cloudevent_data", "line 5: data is a JSON array, not an object"),
+        (6, "invalid_cloudevent_data", "line 6: data is a JSON boolean, not an object"),
+    ]
