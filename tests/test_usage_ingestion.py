@@ -824,3 +824,90 @@ def test_cloudevent_data_that_is_not_an_object_is_quarantined_and_absent_data_is
         (5, "invalid_cloudevent_data", "line 5: data is a JSON array, not an object"),
         (6, "invalid_cloudevent_data", "line 6: data is a JSON boolean, not an object"),
     ]
+
+
+# --- bytes: invalid UTF-8 and over-long lines are quarantined alone, a byte-order mark is skipped
+
+MAX_RECORD_BYTES = 1 << 20
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_alone(warehouse):
+    csv_lines = [CSV_HEADER, csv_event("c1"), csv_event("c2", metric="caf\xe9"), csv_event("c3")]
+    warehouse.write("a.csv", "")
+    (warehouse.landing_dir / "usage" / "a.csv").write_bytes("\n".join(csv_lines).encode("latin-1") + b"\n")
+    jsonl_lines = [
+        json.dumps(json_event("j1")),
+        json.dumps(json_event("j2", metric="caf\xe9"), ensure_ascii=False),
+    ]
+    (warehouse.landing_dir / "usage" / "b.jsonl").write_bytes(
+        "\n".join([*jsonl_lines, "", json.dumps(json_event("j3"))]).encode("latin-1") + b"\n"
+    )
+    report = warehouse.ingest()
+    assert warehouse.quarantine() == [
+        ("usage/a.csv", 3, "unparseable_row", "line 3 is not valid UTF-8"),
+        ("usage/b.jsonl", 2, "unparseable_row", "line 2 is not valid UTF-8"),
+    ]
+    assert [e[0] for e in warehouse.events()] == ["c1", "c3", "j1", "j3"]
+    assert [(f.status, f.rows_read, f.rows_accepted, f.rows_quarantined) for f in report.files] == [
+        ("ingested", 3, 2, 1),
+        ("ingested", 3, 2, 1),
+    ]
+
+
+def test_a_line_longer_than_the_maximum_is_quarantined_alone(warehouse):
+    padding = "x" * MAX_RECORD_BYTES
+    warehouse.write_csv("a.csv", csv_event("c1"), csv_event("c2", metric=padding), csv_event("c3"))
+    warehouse.write_jsonl("b.jsonl", json_event("j1"), json_event("j2", metric=padding), json_event("j3"))
+    warehouse.write("c.json", json.dumps([json_event("a1"), json_event("a2", metric=padding)]))
+    report = warehouse.ingest()
+    assert [q[:3] for q in warehouse.quarantine()] == [
+        ("usage/a.csv", 3, "unparseable_row"),
+        ("usage/b.jsonl", 2, "unparseable_row"),
+        ("usage/c.json", 2, "unparseable_row"),
+    ]
+    assert [q[3] for q in warehouse.quarantine()] == [
+        "line 3 is longer than the maximum 1048576 bytes",
+        "line 2 is longer than the maximum 1048576 bytes",
+        "array element 2 is longer than the maximum 1048576 bytes",
+    ]
+    assert [e[0] for e in warehouse.events()] == ["a1", "c1", "c3", "j1", "j3"]
+    assert [(f.rows_read, f.rows_quarantined) for f in report.files] == [(3, 1), (3, 1), (2, 1)]
+    raw = warehouse.rows("select length(raw_record) from raw.usage_quarantine order by file_id")
+    assert all(length <= 1000 for (length,) in raw), "only the start of an over-long line is kept"
+
+
+def test_a_line_of_exactly_the_maximum_is_read(warehouse):
+    event = json.dumps(json_event("j1", properties={"pad": ""}))
+    padded = event.replace('"pad": ""', '"pad": "' + "x" * (MAX_RECORD_BYTES - len(event)) + '"')
+    assert len(padded.encode()) == MAX_RECORD_BYTES
+    warehouse.write("a.jsonl", padded + "\n")
+    warehouse.ingest()
+    assert warehouse.quarantine() == []
+    assert [e[0] for e in warehouse.events()] == ["j1"]
+
+
+def test_a_byte_order_mark_is_skipped_in_every_text_format(warehouse):
+    warehouse.write("a.csv", "\ufeff" + CSV_HEADER + "\n" + csv_event("c1") + "\n")
+    warehouse.write(
+        "b.jsonl", "\ufeff" + json.dumps(json_event("j1")) + "\n" + json.dumps(json_event("j2")) + "\n"
+    )
+    warehouse.write("c.json", "\ufeff" + json.dumps([json_event("a1")]))
+    warehouse.write("d.json", "\ufeff" + json.dumps(json_event("o1")))
+    warehouse.ingest()
+    assert warehouse.quarantine() == []
+    assert warehouse.rows("select event_id, source_row from raw.usage_events order by 1") == [
+        ("a1", 1),
+        ("c1", 2),
+        ("j1", 1),
+        ("j2", 2),
+        ("o1", 1),
+    ]
+
+
+def test_a_json_file_that_is_not_utf8_is_unreadable_whole(warehouse):
+    body = json.dumps([json_event("a1"), json_event("a2", metric="caf\xe9")], ensure_ascii=False)
+    (warehouse.landing_dir / "usage" / "a.json").write_bytes(body.encode("latin-1"))
+    report = warehouse.ingest()
+    assert [q[:3] for q in warehouse.quarantine()] == [("usage/a.json", None, "unreadable_file")]
+    assert "usage/a.json is not valid UTF-8 (line 1)" in warehouse.quarantine()[0][3]
+    assert [(f.status, f.rows_read) for f in report.files] == [("unreadable", 0)]

@@ -9,12 +9,15 @@ normalizes both kinds. Rows the reader rejects (not parseable in their format, a
 
 from __future__ import annotations
 
+import codecs
 import csv
+import itertools
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from dagster_billing.ingestion.event_normalization import REQUIRED_COLUMNS
 from dagster_billing.ingestion.landing_files import LandingFile
@@ -80,7 +83,8 @@ def build_segment(
         "json": _json_segment,
     }
     try:
-        return builders[landing_file.file_format](con, landing_file, file_id, target)
+        screened, rejected_lines = _screen_text(landing_file, target)
+        segment = builders[landing_file.file_format](con, screened, file_id, target)
     except duckdb.Error as error:
         shutil.rmtree(target.parent, ignore_errors=True)
         first_line = str(error).splitlines()[0]
@@ -90,6 +94,99 @@ def build_segment(
     except UnreadableFileError:
         shutil.rmtree(target.parent, ignore_errors=True)
         raise
+    if screened.path != landing_file.path:
+        screened.path.unlink()
+    segment.rejected = sorted(rejected_lines + segment.rejected, key=lambda row: row.source_row)
+    return segment
+
+
+def _screen_text(landing_file: LandingFile, target: Path) -> tuple[LandingFile, list[RejectedRow]]:
+    """The file to parse, and the lines rejected before parsing: a line that is not UTF-8 or is longer than
+    `MAX_RECORD_BYTES` is quarantined alone (DuckDB's text reader refuses a whole file for one bad byte).
+
+    A file whose lines are all good is parsed where it is. Otherwise a copy with each bad line left blank (so
+    every other line keeps its number, and a blank line is no row) is parsed instead. A `.json` file is one
+    document: one bad byte makes it unreadable as a whole."""
+    if landing_file.file_format == "parquet":
+        return landing_file, []
+    # A JSON array may well be one long line; its elements' sizes are checked once parsed.
+    bad_line = _first_bad_line(landing_file.path, check_length=landing_file.file_format != "json")
+    if bad_line is None:
+        return landing_file, []
+    if landing_file.file_format == "json":
+        raise UnreadableFileError(
+            f"{landing_file.relative_path} is not valid UTF-8 (line {bad_line}): a JSON file is one document, so "
+            "none of it is read; send JSON Lines to have a bad line quarantined alone"
+        )
+    copy = target.with_name(target.stem + ".screened")
+    rejected = _blank_bad_lines(landing_file.path, copy)
+    if landing_file.file_format == "csv" and rejected and rejected[0].source_row == 1:
+        copy.unlink()
+        raise UnreadableFileError(
+            f"{landing_file.relative_path}: the header row (line 1) is unreadable: "
+            + rejected[0].reason.removeprefix("line 1 ")
+        )
+    return replace(landing_file, path=copy), rejected
+
+
+def _first_bad_line(path: Path, check_length: bool) -> int | None:
+    """None if every line is UTF-8 and (`check_length`) at most `MAX_RECORD_BYTES` long, else the number of a
+    line that is not (the first one). Checked a chunk at a time by C code (the UTF-8 decoder, NumPy's search for
+    newlines): no Python loop over lines for a good file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line_length, newlines_before = 0, 0  # bytes of the current line so far; lines ended in earlier chunks
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 << 20):
+            newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                return newlines_before + int(np.searchsorted(newlines, error.start)) + 1
+            if check_length:
+                # Lengths of the lines ending in this chunk, the first one's start carried over from the last.
+                lengths = np.diff(newlines, prepend=-1 - line_length) - 1
+                too_long = np.flatnonzero(lengths > MAX_RECORD_BYTES)
+                line_length = (
+                    len(chunk) - int(newlines[-1]) - 1 if newlines.size else line_length + len(chunk)
+                )
+                if too_long.size:
+                    return newlines_before + int(too_long[0]) + 1
+                if line_length > MAX_RECORD_BYTES:
+                    return newlines_before + newlines.size + 1
+            newlines_before += newlines.size
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return newlines_before + 1
+    return None
+
+
+def _blank_bad_lines(source: Path, copy: Path) -> list[RejectedRow]:
+    """Copy `source` to `copy` with every line that is not UTF-8 or is too long left blank; those lines come
+    back as rejected rows (only broken files pay for this line-by-line pass)."""
+    rejected = []
+    with source.open("rb") as reader, copy.open("wb") as writer:
+        for number in itertools.count(1):
+            line = reader.readline(MAX_RECORD_BYTES + 2)
+            if not line:
+                break
+            content = line.removesuffix(b"\n")
+            if len(content) > MAX_RECORD_BYTES:
+                while not line.endswith(b"\n") and (line := reader.readline(8 << 20)):
+                    pass
+                reason = f"line {number} is longer than the maximum {MAX_RECORD_BYTES} bytes"
+            else:
+                try:
+                    content.decode("utf-8")
+                except UnicodeDecodeError:
+                    reason = f"line {number} is not valid UTF-8"
+                else:
+                    writer.write(line)
+                    continue
+            raw = content[:1000].decode("utf-8", errors="backslashreplace")
+            rejected.append(RejectedRow(number, raw, reason))
+            writer.write(b"\n")
+    return rejected
 
 
 def _parquet_segment(con, landing_file: LandingFile, file_id: int, target: Path) -> Segment:
@@ -319,10 +416,13 @@ def _json_documents_segment(
 def _jsonl_segment(con, landing_file: LandingFile, file_id: int, target: Path) -> Segment:
     """One event per line, numbered by physical line; blank lines are not rows."""
     documents = f"""
-        select line_number as source_row, trim(line_text, chr(13) || ' ') as text
+        select line_number as source_row, text
         from (select string_split(content, chr(10)) as lines from read_text({sql_string_literal(landing_file.path)})),
-             unnest(lines) with ordinality as t(line_text, line_number)
-        where trim(line_text, chr(13) || ' ') <> ''"""
+             unnest(lines) with ordinality as t(line_text, line_number),
+             -- a byte-order mark (U+FEFF) may open the file: it is not part of line 1's JSON
+             (select trim(case when line_number = 1 then ltrim(line_text, chr(65279)) else line_text end,
+                          chr(13) || ' ') as text)
+        where text <> ''"""
     return _json_documents_segment(con, documents, file_id, target)
 
 
