@@ -911,3 +911,59 @@ def test_a_json_file_that_is_not_utf8_is_unreadable_whole(warehouse):
     assert [q[:3] for q in warehouse.quarantine()] == [("usage/a.json", None, "unreadable_file")]
     assert "usage/a.json is not valid UTF-8 (line 1)" in warehouse.quarantine()[0][3]
     assert [(f.status, f.rows_read) for f in report.files] == [("unreadable", 0)]
+
+
+# --- links in the landing folder
+
+
+def test_links_out_of_the_landing_folder_are_refused_and_listed_links_inside_are_read(warehouse, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text(CSV_HEADER + "\n" + csv_event("secret") + "\n")
+    usage = warehouse.landing_dir / "usage"
+    (usage / "a_system_file.csv").symlink_to("/etc/passwd")
+    (usage / "b_outside.csv").symlink_to(outside / "secret.csv")
+    (usage / "c_folder").symlink_to(outside)
+    (usage / "d_dangling.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    archive = warehouse.landing_dir / "archive"
+    archive.mkdir()
+    (archive / "real.csv").write_text(CSV_HEADER + "\n" + csv_event("inside") + "\n")
+    (usage / "e_inside.csv").symlink_to(archive / "real.csv")
+    report = warehouse.ingest()
+    assert [(f.path, f.status, f.rows_read) for f in report.files] == [
+        ("usage/a_system_file.csv", "unreadable", 0),
+        ("usage/b_outside.csv", "unreadable", 0),
+        ("usage/c_folder", "unreadable", 0),
+        ("usage/d_dangling.jsonl", "unreadable", 0),
+        ("usage/e_inside.csv", "ingested", 1),
+    ]
+    prefix = "the whole file was not ingested: "
+    assert [(q[0], q[1], q[2], q[3].removeprefix(prefix)) for q in warehouse.quarantine()] == [
+        (
+            "usage/a_system_file.csv",
+            None,
+            "unreadable_file",
+            "usage/a_system_file.csv is a link to /etc/passwd, outside the landing folder: not read",
+        ),
+        (
+            "usage/b_outside.csv",
+            None,
+            "unreadable_file",
+            f"usage/b_outside.csv is a link to {outside / 'secret.csv'}, outside the landing folder: not read",
+        ),
+        (
+            "usage/c_folder",
+            None,
+            "unreadable_file",
+            "usage/c_folder is a link to a folder: linked folders are not read, land the files themselves",
+        ),
+        (
+            "usage/d_dangling.jsonl",
+            None,
+            "unreadable_file",
+            f"usage/d_dangling.jsonl is a link to {tmp_path / 'nowhere.jsonl'}, which does not exist",
+        ),
+    ]
+    assert warehouse.scalar("select count(*) from raw.usage_quarantine where raw_record is not null") == 0
+    assert [e[0] for e in warehouse.events()] == ["inside"]
+    assert warehouse.ingest().already_ingested == 5, "a refused link is recorded once, not retried every run"

@@ -74,6 +74,8 @@ def _check_required_columns(columns: dict[str, str], landing_file: LandingFile) 
 def build_segment(
     con: duckdb.DuckDBPyConnection, landing_file: LandingFile, file_id: int, segments_dir: Path
 ) -> Segment:
+    if landing_file.refused:
+        raise UnreadableFileError(landing_file.refused)
     target = segment_path(segments_dir, file_id, landing_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     builders = {
