@@ -21,7 +21,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from bench_ingest_windowing import REPO_ROOT, _generate, _usage_files
+from bench_ingest_windowing import REPO_ROOT, _generate, _usage_files_sql
+
+from dagster_billing.sql_literals import sql_identifier, sql_string_literal
 
 # `repeated` (hashes seen twice or more) is a table or a registered Arrow table, depending on the variant.
 FLOOR_QUERY = """
@@ -78,11 +80,13 @@ def main() -> None:
     con.execute("set TimeZone = 'UTC'")
     con.execute(
         "create table customers as select customer_id, billing_anchor::date as anchor "
-        f"from read_csv('{landing / 'customers.csv'}')"
+        f"from read_csv({sql_string_literal(landing / 'customers.csv')})"
     )
-    source = f"read_parquet({_usage_files(landing)})"
+    source = f"read_parquet({_usage_files_sql(landing)})"
     columns = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
-    read_sql = f"select count(*), {', '.join(f'sum(hash({c}))' for c in columns)} from {source}"
+    read_sql = (
+        f"select count(*), {', '.join(f'sum(hash({sql_identifier(c)}))' for c in columns)} from {source}"
+    )
     query = FLOOR_QUERY.format(source=source)
 
     def group_by_dedup() -> None:

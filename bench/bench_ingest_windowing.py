@@ -27,6 +27,8 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from dagster_billing.sql_literals import sql_identifier, sql_string_literal
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-10-01"
 # The windowing models and everything upstream of them (not the pricing and finance models built on them).
@@ -45,20 +47,26 @@ def _usage_files(landing: Path) -> list[str]:
     return sorted(str(p) for p in (landing / "usage").rglob("*.parquet"))
 
 
+def _usage_files_sql(landing: Path) -> str:
+    """The usage files as a DuckDB list of string literals (a Python list's repr is not SQL)."""
+    return "[" + ", ".join(sql_string_literal(path) for path in _usage_files(landing)) + "]"
+
+
 def measure_duckdb_read(landing: Path) -> dict:
     import duckdb
 
     con = duckdb.connect()
     columns = [
-        r[0] for r in con.execute(f"describe select * from read_parquet({_usage_files(landing)})").fetchall()
+        r[0]
+        for r in con.execute(f"describe select * from read_parquet({_usage_files_sql(landing)})").fetchall()
     ]
     # hash() forces every value to be decoded; min/max would be answered from the Parquet statistics.
-    aggregates = ", ".join(f"sum(hash({c}))" for c in columns)
+    aggregates = ", ".join(f"sum(hash({sql_identifier(c)}))" for c in columns)
     con.execute(
-        f"select {aggregates} from read_parquet({_usage_files(landing)})"
+        f"select {aggregates} from read_parquet({_usage_files_sql(landing)})"
     ).fetchall()  # warm the page cache
     started = time.perf_counter()
-    con.execute(f"select count(*), {aggregates} from read_parquet({_usage_files(landing)})").fetchall()
+    con.execute(f"select count(*), {aggregates} from read_parquet({_usage_files_sql(landing)})").fetchall()
     return {"seconds": time.perf_counter() - started, "columns": columns}
 
 

@@ -11,6 +11,15 @@ from pathlib import Path
 
 from dagster_billing.settings import REPO_ROOT, BillingPaths, billing_paths
 
+# Exit codes of `billing run` / `billing demo` (README, "The CLI"; DECISIONLOG, "Stripe").
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1  # a step or a blocking check failed: the warehouse may be partly built
+EXIT_USAGE = 2  # a wrong option (argparse's own code)
+EXIT_STRIPE_ERRORS = (
+    3  # every step ran, but some invoices ended in `error` in Stripe (the next run retries them)
+)
+EXIT_WAREHOUSE_IN_USE = 4  # another process holds the warehouse; nothing was done, try again later
+
 DEMO_DIR = REPO_ROOT / "data" / "demo"
 DEMO_AS_OF = "2026-10-01"
 # The demo's Stripe go-live: the last month's invoices are finalized in the emulator, the older history is not.
@@ -39,33 +48,55 @@ def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: da
 
 
 def _run(paths: BillingPaths, as_of: str) -> int:
-    from dagster_billing.pipeline_run import run_pipeline
-    from dagster_billing.run_summary import run_summary
+    """Expected failures (the warehouse in use, a failed step, Stripe errors, a stop signal) end in one line on
+    stderr and an exit code (see EXIT_*), never a traceback; the full story is in the log file."""
+    from dagster_billing.pipeline_run import RunInterrupted, WarehouseInUse, stop_children_on_signal
 
     log_path = paths.warehouse_path.parent / "logs" / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    try:
+        with stop_children_on_signal():
+            return _run_and_report(paths, as_of, log_path)
+    except WarehouseInUse as busy:
+        print(f"billing run: {busy}", file=sys.stderr)
+        return EXIT_WAREHOUSE_IN_USE
+    except RunInterrupted as stop:
+        print(f"billing run: {stop}; the full log: {log_path}", file=sys.stderr)
+        return stop.exit_code
+
+
+def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path) -> int:
+    from dagster_billing.pipeline_run import check_warehouse_free, run_pipeline, warehouse_lock_errors
+    from dagster_billing.run_summary import run_summary
+    from dagster_billing.stripe_sync.run_summary import read_stripe_report, stripe_summary
+
+    check_warehouse_free(paths.warehouse_path)  # before anything starts: a clear line instead of failed steps
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"Running every asset as of {as_of} (dbt and Dagster output: {log_path}) ...", flush=True)
-    # dagster-dbt echoes every dbt log line to stdout; keep it in the log file so the summary stays readable.
-    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+    # dagster-dbt echoes every dbt log line to stdout, Dagster logs step failures with their stack trace to stderr:
+    # both go to the log file so the summary stays readable.
+    with log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         result = run_pipeline(paths, as_of)
-    print(run_summary(paths))
-    print(_stripe_summary(paths))
+    with warehouse_lock_errors(paths.warehouse_path):
+        print(run_summary(paths))
+        report = read_stripe_report(paths.warehouse_path)
+        print(stripe_summary(paths.warehouse_path, report))
     if not result.success:
-        print("The run did not complete:", file=sys.stderr)
+        print(f"billing run: the run did not complete; the full log: {log_path}", file=sys.stderr)
         for failure in result.failures:
             print(f"  {failure}", file=sys.stderr)
-        return 1
+        return EXIT_RUN_FAILED
+    if report.error_count:
+        print(
+            f"billing run: the run completed, but {report.error_count} invoices ended in error in Stripe (listed "
+            "above); run `billing run` again to take them up, or see the log: " + str(log_path),
+            file=sys.stderr,
+        )
+        return EXIT_STRIPE_ERRORS
     print("Run succeeded.")
     print(
         f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*, marts.*, stripe.*)"
     )
-    return 0
-
-
-def _stripe_summary(paths: BillingPaths) -> str:
-    from dagster_billing.stripe_sync.run_summary import stripe_summary
-
-    return stripe_summary(paths.warehouse_path)
+    return EXIT_OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
 
 import dagster as dg
+import duckdb
+import psutil
 
 from dagster_billing.defs.orchestration.schedules import as_of_ops_config
 from dagster_billing.settings import BillingPaths
@@ -59,3 +68,95 @@ def run_pipeline(
     with _instance() as instance:
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
     return PipelineRun(success=result.success, failures=_failures(result))
+
+
+class WarehouseInUse(Exception):
+    """Another process holds the DuckDB file (DuckDB allows one writing process per file)."""
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _in_use(path: Path, error: duckdb.Error) -> WarehouseInUse | None:
+    holder = _LOCK_HOLDER.search(str(error))
+    if "lock" not in str(error).lower():
+        return None
+    who = f" (pid {holder['pid']}, {holder['program']})" if holder else ""
+    return WarehouseInUse(
+        f"the warehouse {path} is in use by another process{who}; wait for it to finish or stop it, then run again"
+    )
+
+
+def check_warehouse_free(path: Path) -> None:
+    """Opened for writing and closed at once: fails fast, before any step, when another process holds the file."""
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as error:
+        busy = _in_use(path, error)
+        if busy:
+            raise busy from None
+        raise
+
+
+@contextmanager
+def warehouse_lock_errors(path: Path) -> Iterator[None]:
+    """A lock taken by another process while we read the summary is the same clear message."""
+    try:
+        yield
+    except duckdb.IOException as error:
+        busy = _in_use(path, error)
+        if busy:
+            raise busy from None
+        raise
+
+
+class RunInterrupted(BaseException):
+    """A stop signal: a BaseException, like KeyboardInterrupt, so no step's `except Exception` swallows it."""
+
+    def __init__(self, signum: int, stopped: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped by {name}; {stopped} child processes (dbt) stopped with it")
+        self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
+
+
+def stop_children(grace_seconds: float = 5.0) -> int:
+    """SIGTERM to every process this one started (dbt and whatever dbt started), SIGKILL to those still there."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=grace_seconds)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    return len(children)
+
+
+@contextmanager
+def stop_children_on_signal(
+    signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT), exit_after_seconds: float = 30.0
+) -> Iterator[None]:
+    """On SIGTERM or SIGINT: stop the children first (the `dbt build` dagster-dbt started would otherwise outlive
+    us and keep the warehouse locked), then raise RunInterrupted in the main thread so the run unwinds. Should the
+    main thread be stuck in a long native call, the process exits on its own after `exit_after_seconds`."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stopped = stop_children()
+        code = 128 + signum
+        deadline = threading.Timer(exit_after_seconds, os._exit, (code,))
+        deadline.daemon = True  # never keeps a process that unwound in time alive
+        deadline.start()
+        raise RunInterrupted(signum, stopped)
+
+    previous = {signum: signal.signal(signum, handle) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -711,6 +712,36 @@ def test_yaml_anchors_and_merge_keys_share_plan_headers(tmp_path):
         ("growth", "USD", "month", Decimal("49.00")),
         ("growth", "JPY", "month", Decimal("7400")),
     ]
+
+
+BILLION_LAUGHS = (
+    'version: "2025-01"\neffective_from: 2025-01-01\n'
+    'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    + "".join(
+        f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "metrics: *i\nplans: []\n"
+)
+
+
+def test_a_yaml_bomb_is_refused_fast_with_its_file_and_line(tmp_path):
+    """Billion laughs: nine levels of nine aliases expand to 9^9 values; refused before anything walks them."""
+    pricing_dir = tmp_path / "pricing_configs"
+    pricing_dir.mkdir()
+    (pricing_dir / "2025-01.yaml").write_text(BILLION_LAUGHS)
+    started = time.perf_counter()
+    problem = only_problem(pricing_dir)
+    assert time.perf_counter() - started < 0.5
+    assert problem.startswith("pricing_configs/2025-01.yaml: line ")
+    assert "aliases" in problem and "100,000" in problem
+
+
+def test_deeply_nested_yaml_is_a_problem_not_a_crash(tmp_path):
+    pricing_dir = tmp_path / "pricing_configs"
+    pricing_dir.mkdir()
+    (pricing_dir / "2025-01.yaml").write_text("version: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert only_problem(pricing_dir).startswith("pricing_configs/2025-01.yaml: ")
 
 
 # --- tables -------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ reconciliation check passes.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -13,8 +14,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from stripe_fixtures import many_invoices, run_finalize, stripe_invoices, write_issued_invoices
+from stripe_fixtures import (
+    emulator_settings,
+    many_invoices,
+    run_finalize,
+    stripe_invoices,
+    write_issued_invoices,
+)
 
+from dagster_billing.local_stripe.cards import attach_test_card
+from dagster_billing.stripe_sync.client import build_client
+from dagster_billing.stripe_sync.finalize import finalize_due_invoices
 from dagster_billing.stripe_sync.reconciliation import reconcile
 
 N = 12
@@ -83,3 +93,50 @@ def test_429_and_500_on_a_fifth_of_requests(tmp_path, local_stripe, stripe_clien
     assert runs[-1].errors == []
     local_stripe.set_faults(0.0)  # the observer's own listing is not under test
     _assert_stripe_matches_warehouse(warehouse, stripe_client)
+
+
+STRIPE_FINALIZED = re.compile(r"Stripe: (\d+) invoices finalized: (\d+) charged, (\d+) sent, (\d+) declined")
+
+
+def _billing_run_summary(warehouse: Path, monkeypatch, capsys) -> tuple[int, str, str]:
+    """`billing run` on a warehouse whose Stripe step already ran: the pipeline itself is stubbed out (a success),
+    so what is checked is what the CLI reports and returns for the invoices Stripe left."""
+    from dagster_billing import cli, pipeline_run
+
+    monkeypatch.setattr(pipeline_run, "run_pipeline", lambda paths, as_of: pipeline_run.PipelineRun(True, []))
+    code = cli.main(["run", "--as-of", "2026-10-01", "--warehouse", str(warehouse)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_invoices_left_in_error_make_billing_run_exit_3_with_counts(
+    tmp_path, local_stripe, stripe_client, monkeypatch, capsys
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_issued_invoices(warehouse, many_invoices(N))
+    local_stripe.set_faults(0.05, seed=4)
+    client = build_client(emulator_settings(local_stripe.api_base, max_network_retries=0))  # no SDK retries
+    con = duckdb.connect(str(warehouse))
+    summary = finalize_due_invoices(con, client, concurrency=1, on_customer_created=attach_test_card)
+    con.close()
+    local_stripe.set_faults(0.0)
+    errors = summary.count("error")
+    assert 0 < errors < N
+
+    code, out, err = _billing_run_summary(warehouse, monkeypatch, capsys)
+    assert code == 3, (out, err)
+    finalized, charged, sent, declined = map(int, STRIPE_FINALIZED.search(out).groups())  # type: ignore[union-attr]
+    assert finalized == N - errors == charged + sent + declined
+    assert (charged, sent, declined) == (
+        summary.count("charged"),
+        summary.count("sent"),
+        summary.count("declined"),
+    )
+    assert f"Stripe: {errors} invoices ended in error, not finalized" in out
+    assert "Run succeeded" not in out
+    assert f"{errors} invoices ended in error in Stripe" in err and "Traceback" not in err
+
+    run_finalize(warehouse, local_stripe.api_base)  # the next run takes them up
+    code, out, err = _billing_run_summary(warehouse, monkeypatch, capsys)
+    assert code == 0 and "Run succeeded." in out and "in error" not in out, (out, err)
+    assert STRIPE_FINALIZED.search(out).group(1) == str(N)  # type: ignore[union-attr]

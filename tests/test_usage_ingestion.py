@@ -51,6 +51,24 @@ CSV_ROW_REASONS = [
     ),
     ("-inf", csv_event(quantity="-inf"), "non_finite_quantity", "quantity '-inf' is not a finite number"),
     ("negative", csv_event(quantity="-2.5"), "negative_quantity", "quantity -2.5 is negative"),
+    (
+        "above the maximum",
+        csv_event(quantity="99999999999999999999999999"),
+        "quantity_above_maximum",
+        "quantity 99999999999999999999999999 is above the maximum 1000000000000000",
+    ),
+    (
+        "just above the maximum",
+        csv_event(quantity="1000000000000000.000000000001"),
+        "quantity_above_maximum",
+        "quantity 1000000000000000.000000000001 is above the maximum 1000000000000000",
+    ),
+    (
+        "too large for a decimal",
+        csv_event(quantity="1e30"),
+        "quantity_above_maximum",
+        "quantity 1e30 is above the maximum 1000000000000000",
+    ),
     ("no timestamp", csv_event(occurred_at=""), "missing_timestamp", "occurred_at is missing"),
     (
         "month 13",
@@ -143,20 +161,45 @@ def test_nan_double_in_parquet_is_not_finite(warehouse):
     )
 
 
-def test_double_quantity_too_large_for_a_decimal_is_invalid_not_a_failed_ingestion(warehouse):
+def test_double_quantity_too_large_for_a_decimal_is_above_the_maximum_not_a_failed_ingestion(warehouse):
     warehouse.write_parquet(
         "batch.parquet",
-        "select * from (values ('good', 2.0::double), ('huge', 1e30::double)) as t(event_id, quantity), "
+        "select * from (values ('good', 2.0::double), ('huge', 1e30::double), ('minus', -1e30::double)) "
+        "as t(event_id, quantity), "
         "(select 'cus_a' as customer_id, 'api_calls' as metric, timestamp '2025-05-01 10:00' as occurred_at)",
     )
     warehouse.ingest()
-    assert only_quarantined(warehouse) == (
-        "usage/batch.parquet",
-        2,
-        "invalid_quantity",
-        "quantity '1e+30' is not a number",
-    )
+    assert warehouse.quarantine() == [
+        (
+            "usage/batch.parquet",
+            2,
+            "quantity_above_maximum",
+            "quantity 1e+30 is above the maximum 1000000000000000",
+        ),
+        ("usage/batch.parquet", 3, "negative_quantity", "quantity -1e+30 is negative"),
+    ]
     assert [e[0] for e in warehouse.events()] == ["good"]
+
+
+def test_quantity_at_the_maximum_is_accepted_in_every_format(warehouse):
+    warehouse.write_csv("a.csv", csv_event("c1", quantity="1000000000000000"))
+    warehouse.write_jsonl("b.jsonl", json_event("j1", quantity=10**15), json_event("j2", quantity=10**15 + 1))
+    warehouse.write_parquet(
+        "c.parquet",
+        "select * from (values ('p1', 1e15::double), ('p2', 1000000000000000.2::double)) "
+        "as t(event_id, quantity), "
+        "(select 'cus_a' as customer_id, 'api_calls' as metric, timestamp '2025-05-01 10:00' as occurred_at)",
+    )
+    warehouse.ingest()
+    assert [(e[0], e[3]) for e in warehouse.events()] == [
+        ("c1", Decimal(10**15)),
+        ("j1", Decimal(10**15)),
+        ("p1", Decimal(10**15)),
+    ]
+    assert [q[:3] for q in warehouse.quarantine()] == [
+        ("usage/b.jsonl", 2, "quantity_above_maximum"),
+        ("usage/c.parquet", 2, "quantity_above_maximum"),
+    ]
 
 
 def test_future_tolerance_accepts_just_inside_and_rejects_just_outside(warehouse):
@@ -689,3 +732,238 @@ def test_csv_with_byte_order_mark_windows_line_ends_and_upper_case_header(wareho
         ("e1", 2),
         ("e3", 5),
     ]
+
+
+@pytest.mark.parametrize("offset", ["+24:00", "+25:00", "-24:00", "+05:60", "+0560", "+99:99", "+24"])
+def test_offsets_beyond_23_59_are_invalid_timestamps(warehouse, offset):
+    occurred_at = f"2025-05-01T10:00:00{offset}"
+    warehouse.write_csv("a.csv", csv_event("good", occurred_at="2025-05-01T10:00:00+23:59"))
+    warehouse.write_jsonl("b.jsonl", json_event("bad", occurred_at=occurred_at))
+    warehouse.ingest()
+    assert only_quarantined(warehouse) == (
+        "usage/b.jsonl",
+        1,
+        "invalid_timestamp",
+        f"occurred_at '{occurred_at}' is not an RFC 3339 timestamp",
+    )
+    assert [(e[0], e[4]) for e in warehouse.events()] == [("good", datetime(2025, 4, 30, 10, 1))]
+
+
+# --- JSON read exactly: numbers as written, one value per key, CloudEvents data an object
+
+
+def json_line(event_id: str, quantity: str, **fields) -> str:
+    """A JSON Lines record with `quantity` written as the given JSON number text (json.dumps would round it)."""
+    event = json.dumps(json_event(event_id, quantity=0, **fields))
+    return event.replace('"quantity": 0', f'"quantity": {quantity}')
+
+
+def test_json_numbers_keep_every_digit_in_lines_arrays_and_cloudevents(warehouse):
+    exact, too_large = "123456789012345.123456789012", "12345678901234567.123456789012"
+    warehouse.write("a.jsonl", json_line("line", exact) + "\n" + json_line("line_huge", too_large) + "\n")
+    warehouse.write(
+        "b.json", "[" + json_line("element", exact) + ", " + json_line("element_huge", too_large) + "]"
+    )
+    cloud = json.dumps(cloud_event("cloud", quantity=0)).replace('"quantity": 0', f'"quantity": {exact}')
+    warehouse.write("c.jsonl", cloud + "\n")
+    warehouse.ingest()
+    assert [(e[0], e[3]) for e in warehouse.events()] == [
+        ("cloud", Decimal(exact)),
+        ("element", Decimal(exact)),
+        ("line", Decimal(exact)),
+    ]
+    assert warehouse.rows(
+        "select path, source_row, reason_code, reason, quantity from raw.usage_quarantine order by file_id"
+    ) == [
+        (
+            path,
+            row,
+            "quantity_above_maximum",
+            f"quantity {too_large} is above the maximum 1000000000000000",
+            too_large,
+        )
+        for path, row in (("usage/a.jsonl", 2), ("usage/b.json", 2))
+    ]
+
+
+def test_json_objects_with_a_key_twice_are_quarantined_alone(warehouse):
+    good = json.dumps(json_event("good"))
+    twice = json_line("twice", "1").replace('"quantity": 1', '"quantity": 1, "quantity": 1000')
+    in_data = json.dumps(cloud_event("in_data", quantity=1)).replace(
+        '"quantity": 1', '"quantity": 1, "quantity": 2'
+    )
+    in_properties = json.dumps(json_event("in_properties", properties={"user": "a"})).replace(
+        '"user": "a"', '"user": "a", "user": "b"'
+    )
+    warehouse.write("a.jsonl", "\n".join([good, twice, in_data, in_properties]) + "\n")
+    warehouse.write("b.json", f"[{json.dumps(json_event('good_too'))}, {twice}]")
+    report = warehouse.ingest()
+    assert warehouse.quarantine() == [
+        ("usage/a.jsonl", 2, "duplicate_json_key", "line 2 has the key 'quantity' more than once"),
+        ("usage/a.jsonl", 3, "duplicate_json_key", "line 3: data has the key 'quantity' more than once"),
+        ("usage/a.jsonl", 4, "duplicate_json_key", "line 4: properties has the key 'user' more than once"),
+        ("usage/b.json", 2, "duplicate_json_key", "array element 2 has the key 'quantity' more than once"),
+    ]
+    assert [e[0] for e in warehouse.events()] == ["good", "good_too"]
+    assert [(f.rows_read, f.rows_accepted, f.rows_quarantined) for f in report.files] == [
+        (4, 1, 3),
+        (2, 1, 1),
+    ]
+
+
+def test_cloudevent_data_that_is_not_an_object_is_quarantined_and_absent_data_is_one(warehouse):
+    no_data = {key: value for key, value in cloud_event("no_data").items() if key != "data"}
+    events = [no_data, {**cloud_event("null_data"), "data": None}]
+    events += [{**cloud_event(f"bad_{i}"), "data": data} for i, data in enumerate(["5", 5, [1], True])]
+    warehouse.write_jsonl("a.jsonl", *events)
+    warehouse.ingest()
+    assert [(e[0], e[3]) for e in warehouse.events()] == [("no_data", Decimal(1)), ("null_data", Decimal(1))]
+    assert [q[1:] for q in warehouse.quarantine()] == [
+        (3, "invalid_cloudevent_data", "line 3: data is a JSON string, not an object"),
+        (4, "invalid_cloudevent_data", "line 4: data is a JSON number, not an object"),
+        (5, "invalid_cloudevent_data", "line 5: data is a JSON array, not an object"),
+        (6, "invalid_cloudevent_data", "line 6: data is a JSON boolean, not an object"),
+    ]
+
+
+# --- bytes: invalid UTF-8 and over-long lines are quarantined alone, a byte-order mark is skipped
+
+MAX_RECORD_BYTES = 1 << 20
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_alone(warehouse):
+    csv_lines = [CSV_HEADER, csv_event("c1"), csv_event("c2", metric="caf\xe9"), csv_event("c3")]
+    warehouse.write("a.csv", "")
+    (warehouse.landing_dir / "usage" / "a.csv").write_bytes("\n".join(csv_lines).encode("latin-1") + b"\n")
+    jsonl_lines = [
+        json.dumps(json_event("j1")),
+        json.dumps(json_event("j2", metric="caf\xe9"), ensure_ascii=False),
+    ]
+    (warehouse.landing_dir / "usage" / "b.jsonl").write_bytes(
+        "\n".join([*jsonl_lines, "", json.dumps(json_event("j3"))]).encode("latin-1") + b"\n"
+    )
+    report = warehouse.ingest()
+    assert warehouse.quarantine() == [
+        ("usage/a.csv", 3, "unparseable_row", "line 3 is not valid UTF-8"),
+        ("usage/b.jsonl", 2, "unparseable_row", "line 2 is not valid UTF-8"),
+    ]
+    assert [e[0] for e in warehouse.events()] == ["c1", "c3", "j1", "j3"]
+    assert [(f.status, f.rows_read, f.rows_accepted, f.rows_quarantined) for f in report.files] == [
+        ("ingested", 3, 2, 1),
+        ("ingested", 3, 2, 1),
+    ]
+
+
+def test_a_line_longer_than_the_maximum_is_quarantined_alone(warehouse):
+    padding = "x" * MAX_RECORD_BYTES
+    warehouse.write_csv("a.csv", csv_event("c1"), csv_event("c2", metric=padding), csv_event("c3"))
+    warehouse.write_jsonl("b.jsonl", json_event("j1"), json_event("j2", metric=padding), json_event("j3"))
+    warehouse.write("c.json", json.dumps([json_event("a1"), json_event("a2", metric=padding)]))
+    report = warehouse.ingest()
+    assert [q[:3] for q in warehouse.quarantine()] == [
+        ("usage/a.csv", 3, "unparseable_row"),
+        ("usage/b.jsonl", 2, "unparseable_row"),
+        ("usage/c.json", 2, "unparseable_row"),
+    ]
+    assert [q[3] for q in warehouse.quarantine()] == [
+        "line 3 is longer than the maximum 1048576 bytes",
+        "line 2 is longer than the maximum 1048576 bytes",
+        "array element 2 is longer than the maximum 1048576 bytes",
+    ]
+    assert [e[0] for e in warehouse.events()] == ["a1", "c1", "c3", "j1", "j3"]
+    assert [(f.rows_read, f.rows_quarantined) for f in report.files] == [(3, 1), (3, 1), (2, 1)]
+    raw = warehouse.rows("select length(raw_record) from raw.usage_quarantine order by file_id")
+    assert all(length <= 1000 for (length,) in raw), "only the start of an over-long line is kept"
+
+
+def test_a_line_of_exactly_the_maximum_is_read(warehouse):
+    event = json.dumps(json_event("j1", properties={"pad": ""}))
+    padded = event.replace('"pad": ""', '"pad": "' + "x" * (MAX_RECORD_BYTES - len(event)) + '"')
+    assert len(padded.encode()) == MAX_RECORD_BYTES
+    warehouse.write("a.jsonl", padded + "\n")
+    warehouse.ingest()
+    assert warehouse.quarantine() == []
+    assert [e[0] for e in warehouse.events()] == ["j1"]
+
+
+def test_a_byte_order_mark_is_skipped_in_every_text_format(warehouse):
+    warehouse.write("a.csv", "\ufeff" + CSV_HEADER + "\n" + csv_event("c1") + "\n")
+    warehouse.write(
+        "b.jsonl", "\ufeff" + json.dumps(json_event("j1")) + "\n" + json.dumps(json_event("j2")) + "\n"
+    )
+    warehouse.write("c.json", "\ufeff" + json.dumps([json_event("a1")]))
+    warehouse.write("d.json", "\ufeff" + json.dumps(json_event("o1")))
+    warehouse.ingest()
+    assert warehouse.quarantine() == []
+    assert warehouse.rows("select event_id, source_row from raw.usage_events order by 1") == [
+        ("a1", 1),
+        ("c1", 2),
+        ("j1", 1),
+        ("j2", 2),
+        ("o1", 1),
+    ]
+
+
+def test_a_json_file_that_is_not_utf8_is_unreadable_whole(warehouse):
+    body = json.dumps([json_event("a1"), json_event("a2", metric="caf\xe9")], ensure_ascii=False)
+    (warehouse.landing_dir / "usage" / "a.json").write_bytes(body.encode("latin-1"))
+    report = warehouse.ingest()
+    assert [q[:3] for q in warehouse.quarantine()] == [("usage/a.json", None, "unreadable_file")]
+    assert "usage/a.json is not valid UTF-8 (line 1)" in warehouse.quarantine()[0][3]
+    assert [(f.status, f.rows_read) for f in report.files] == [("unreadable", 0)]
+
+
+# --- links in the landing folder
+
+
+def test_links_out_of_the_landing_folder_are_refused_and_listed_links_inside_are_read(warehouse, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text(CSV_HEADER + "\n" + csv_event("secret") + "\n")
+    usage = warehouse.landing_dir / "usage"
+    (usage / "a_system_file.csv").symlink_to("/etc/passwd")
+    (usage / "b_outside.csv").symlink_to(outside / "secret.csv")
+    (usage / "c_folder").symlink_to(outside)
+    (usage / "d_dangling.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    archive = warehouse.landing_dir / "archive"
+    archive.mkdir()
+    (archive / "real.csv").write_text(CSV_HEADER + "\n" + csv_event("inside") + "\n")
+    (usage / "e_inside.csv").symlink_to(archive / "real.csv")
+    report = warehouse.ingest()
+    assert [(f.path, f.status, f.rows_read) for f in report.files] == [
+        ("usage/a_system_file.csv", "unreadable", 0),
+        ("usage/b_outside.csv", "unreadable", 0),
+        ("usage/c_folder", "unreadable", 0),
+        ("usage/d_dangling.jsonl", "unreadable", 0),
+        ("usage/e_inside.csv", "ingested", 1),
+    ]
+    prefix = "the whole file was not ingested: "
+    assert [(q[0], q[1], q[2], q[3].removeprefix(prefix)) for q in warehouse.quarantine()] == [
+        (
+            "usage/a_system_file.csv",
+            None,
+            "unreadable_file",
+            "usage/a_system_file.csv is a link to /etc/passwd, outside the landing folder: not read",
+        ),
+        (
+            "usage/b_outside.csv",
+            None,
+            "unreadable_file",
+            f"usage/b_outside.csv is a link to {outside / 'secret.csv'}, outside the landing folder: not read",
+        ),
+        (
+            "usage/c_folder",
+            None,
+            "unreadable_file",
+            "usage/c_folder is a link to a folder: linked folders are not read, land the files themselves",
+        ),
+        (
+            "usage/d_dangling.jsonl",
+            None,
+            "unreadable_file",
+            f"usage/d_dangling.jsonl is a link to {tmp_path / 'nowhere.jsonl'}, which does not exist",
+        ),
+    ]
+    assert warehouse.scalar("select count(*) from raw.usage_quarantine where raw_record is not null") == 0
+    assert [e[0] for e in warehouse.events()] == ["inside"]
+    assert warehouse.ingest().already_ingested == 5, "a refused link is recorded once, not retried every run"

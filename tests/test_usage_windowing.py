@@ -133,7 +133,6 @@ def test_plan_change_mid_window_splits_usage_between_subscriptions() -> None:
         ("storage_gb", "max", 3, Decimal("9.5"), True),
         ("seats", "latest", 3, Decimal("12"), True),  # tie at 12:00 between uw-s-a (30) and uw-s-b (12)
         ("active_users", "unique_count", 5, Decimal("2"), True),  # alice, bob; no user_id on two events
-        ("mystery_metric", "sum", 2, Decimal("7"), False),  # in no pricing config: summed and flagged
     ],
 )
 def test_aggregation_gives_billed_quantity(
@@ -144,13 +143,35 @@ def test_aggregation_gives_billed_quantity(
     }
 
 
+def test_events_of_a_metric_in_no_pricing_config_are_unbilled_with_that_reason() -> None:
+    """Accepted but priced by nothing: visible as `unknown_metric`, never counted as billable (issue 12)."""
+    rows = dbt_harness.query(
+        "select event_id, billing_status, unbilled_reason, strftime(window_start, '%Y-%m-%d'), subscription_id"
+        " from intermediate.int_usage_events_windowed where metric = 'mystery_metric' order by event_id"
+    )
+    reason = "metric 'mystery_metric' is in no pricing config, so no charge prices it"
+    assert rows == [
+        ("uw-x1", "unknown_metric", reason, "2024-04-01", "uw_main_s2"),
+        ("uw-x2", "unknown_metric", reason, "2024-04-01", "uw_main_s2"),
+    ]
+    assert dbt_harness.query(
+        "select event_id, billing_status from intermediate.int_usage_events_unbilled"
+        " where metric = 'mystery_metric' order by event_id"
+    ) == [("uw-x1", "unknown_metric"), ("uw-x2", "unknown_metric")]
+    assert dbt_harness.query(
+        "select billing_status, strftime(window_start, '%Y-%m-%d'), subscription_id, event_count, sum_quantity,"
+        " billed_quantity, is_metric_configured"
+        " from intermediate.int_usage_aggregated_to_billing_windows where metric = 'mystery_metric'"
+    ) == [("unknown_metric", "2024-04-01", "uw_main_s2", 2, Decimal("7"), None, False)]
+
+
 def test_unbilled_events_are_counted_without_window() -> None:
     rows = dbt_harness.query(
         """
         select billing_status, sum(event_count), count(window_start), count(subscription_id),
             count(billed_quantity)
         from intermediate.int_usage_aggregated_to_billing_windows
-        where billing_status <> 'billable' and customer_id like 'uw_%'
+        where billing_status not in ('billable', 'unknown_metric') and customer_id like 'uw_%'
         group by billing_status order by billing_status
         """
     )

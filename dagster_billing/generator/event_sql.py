@@ -38,7 +38,7 @@ def _metric_case(seed: int) -> str:
     return "case " + " ".join(cases[:-1]) + f" else '{METRIC_WEIGHTS[-1][0]}' end"
 
 
-def _index_and_variant(planned: PlannedUsageFile) -> str:
+def _index_and_variant_sql(planned: PlannedUsageFile) -> str:
     """(event_index, is_conflict) of row `file_row` (0-based): the file's own events, then its copy groups."""
     index_cases, conflict_cases = [], []
     offset = planned.unique_events
@@ -103,8 +103,8 @@ def events_sql(
     unsubscribed = "(before_subscription or after_cancellation)"
     return f"""
     with rows as (
-        select {_index_and_variant(planned)}
-        from range({planned.generated_rows}) as t(file_row)
+        select {_index_and_variant_sql(planned)}
+        from range({int(planned.generated_rows)}) as t(file_row)
     ), drawn as (
         select {_draws_sql(seed, events, start_epoch, span_seconds)}
         from rows
@@ -116,7 +116,7 @@ def events_sql(
     )
     select
         event_index,
-        {_EVENT_ID.format(offset=(seed % 1_000_003) * 1_000_003)} as event_id,
+        {_EVENT_ID.format(offset=(int(seed) % 1_000_003) * 1_000_003)} as event_id,
         case when {unsubscribed} and not keep_unsubscribed then {_ALWAYS}[fallback_slot]
              else {_ZIPF}[zipf_rank] end as customer_id,
         {unsubscribed} and keep_unsubscribed and before_subscription as before_subscription,

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_billing.generator.event_sql import occurred_at_text_sql, quantity_text_sql
+from dagster_billing.sql_literals import sql_string_literal
 
 CLOUDEVENTS_SOURCE = "https://usage-gateway.example.com"
 
@@ -37,13 +38,9 @@ _COPY_OPTIONS = {
 }
 
 
-def _sql_string(value: str | Path) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def write_usage_file(con: duckdb.DuckDBPyConnection, events_sql: str, file_format: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"copy (select {_SELECTS[file_format]} from ({events_sql})) to {_sql_string(target)} "
+        f"copy (select {_SELECTS[file_format]} from ({events_sql})) to {sql_string_literal(target)} "
         f"({_COPY_OPTIONS[file_format]})"
     )

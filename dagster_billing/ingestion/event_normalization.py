@@ -9,12 +9,21 @@ from __future__ import annotations
 
 REQUIRED_COLUMNS = ("event_id", "customer_id", "metric", "occurred_at")
 QUANTITY_TYPE = "decimal(38, 12)"
+# The largest quantity one event may carry (10^15). Window sums of many such events still fit the dbt models'
+# DECIMAL(38, 12) aggregates (26 integer digits); a larger value is a sender's bug, quarantined as
+# `quantity_above_maximum` rather than overflowing a window total and stopping every customer's invoice.
+MAX_QUANTITY = 10**15
 
 # An RFC 3339 offset after the time of a timestamp string: `Z`, `+02:00`, `-0530`, `+02`, or a zone name
 # (`UTC`, `Europe/Paris`), which a cast to TIMESTAMP would silently drop. The time (`:MM` or `:SS[.fff]`)
 # must come first, or the day of a bare date (`2025-05-01` ends in `-01`) is taken for an offset and the date
 # is read in the session's time zone.
-_OFFSET_PATTERN = r":\d\d(\.\d+)? ?([zZ]|[+-]\d\d(:?\d\d)?| [A-Za-z][A-Za-z_/+-]*)$"
+#
+# Only offsets of at most 23:59 are RFC 3339 (`time-numoffset`: hour 00-23, minute 00-59). DuckDB itself reads
+# `+25:00` or `+05:60` as 25 hours or 5 h 60 min, so a text whose offset is numeric but out of range is no
+# timestamp at all (null -> `invalid_timestamp`).
+_OFFSET_PATTERN = r":\d\d(\.\d+)? ?([zZ]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?| [A-Za-z][A-Za-z_/+-]*)$"
+_OUT_OF_RANGE_OFFSET_PATTERN = r":\d\d(\.\d+)? ?[+-]\d\d(:?\d\d)?$"
 
 
 def _is_text(sql_type: str) -> bool:
@@ -35,27 +44,38 @@ def _text(column: str) -> str:
     )
 
 
-def _quantity(columns: dict[str, str]) -> tuple[str, str, str]:
-    """(raw text, normalized value, non-finite flag) of the quantity column; absent or empty means 1."""
+def _quantity(columns: dict[str, str]) -> tuple[str, str, str, str]:
+    """(raw text, normalized value, non-finite flag, approximate value) of the quantity column; absent or empty
+    means 1.
+
+    The approximate value is a DOUBLE, non-null only where the exact value is null: a number too large for
+    DECIMAL(38, 12) (`1e30`, a 27-digit integer, `1e400`) is still a number, and its sign and size decide
+    between `negative_quantity` and `quantity_above_maximum` instead of calling it "not a number"."""
     sql_type = columns.get("quantity")
     if sql_type is None:
-        return "null", f"cast(1 as {QUANTITY_TYPE})", "false"
+        return "null", f"cast(1 as {QUANTITY_TYPE})", "false", "cast(null as double)"
     raw = "cast(quantity as varchar)"
     if _is_text(sql_type):
         text = _text("quantity")
         value = f"coalesce(try_cast({text} as {QUANTITY_TYPE}), case when {text} is null then 1 end)"
-        non_finite = f"coalesce(not isfinite(try_cast({text} as double)), false)"
+        # `1e400` overflows a double to infinity but is written with digits: a (too large) number, not NaN.
+        non_finite = f"coalesce(not isfinite(try_cast({text} as double)), false) and not regexp_matches({text}, '[0-9]')"
+        approximate = f"case when {value} is null then try_cast({text} as double) end"
     elif _is_float(sql_type):
-        # try_cast: a finite double beyond DECIMAL(38, 12) (1e30) is an invalid quantity, not a failed run.
+        # Through the double's shortest text, which is what the sender wrote: DuckDB's direct cast multiplies by
+        # 10^12 in floating point and reads 1e15 as 1000000000000000.000000000013. try_cast: a finite double
+        # beyond DECIMAL(38, 12) (1e30) is a number above the maximum, not a failed run.
         value = (
-            f"case when isfinite(quantity) then try_cast(quantity as {QUANTITY_TYPE}) "
+            f"case when isfinite(quantity) then try_cast(cast(quantity as varchar) as {QUANTITY_TYPE}) "
             "when quantity is null then 1 end"
         )
         non_finite = "coalesce(not isfinite(quantity), false)"
+        approximate = f"case when {value} is null then quantity end"
     else:
         value = f"coalesce(try_cast(quantity as {QUANTITY_TYPE}), case when quantity is null then 1 end)"
         non_finite = "false"
-    return raw, f"cast({value} as {QUANTITY_TYPE})", non_finite
+        approximate = f"case when {value} is null then try_cast(quantity as double) end"
+    return raw, f"cast({value} as {QUANTITY_TYPE})", non_finite, approximate
 
 
 def _occurred_at(sql_type: str) -> str:
@@ -70,6 +90,7 @@ def _occurred_at(sql_type: str) -> str:
     return (
         f"case when regexp_matches({text}, '{_OFFSET_PATTERN}') "
         f"then timezone('UTC', try_cast({text} as timestamptz)) "
+        f"when regexp_matches({text}, '{_OUT_OF_RANGE_OFFSET_PATTERN}') then null "
         f"else try_cast({text} as timestamp) end"
     )
 
@@ -105,7 +126,7 @@ def accepted_columns_sql(columns: dict[str, str]) -> str:
     The same values as `normalized_columns_sql`, without its validity tests: an accepted row passed them at
     ingestion. For properties that means skipping `json_valid` on every read (an accepted row's properties are
     a JSON object or blank, and both expressions give the same value for those)."""
-    _, quantity, _ = _quantity(columns)
+    _, quantity, _, _ = _quantity(columns)
     sql_type = columns.get("properties")
     properties = "cast(null as varchar)" if sql_type is None else _properties(columns)[0]
     if sql_type is not None and _is_text(sql_type):
@@ -122,7 +143,7 @@ def accepted_columns_sql(columns: dict[str, str]) -> str:
 
 def normalized_columns_sql(columns: dict[str, str]) -> str:
     """The select list for one segment schema: normalized columns plus the raw text kept for quarantine."""
-    quantity_raw, quantity, non_finite = _quantity(columns)
+    quantity_raw, quantity, non_finite, approximate = _quantity(columns)
     properties, invalid_properties = _properties(columns)
     return f"""
         {_text("event_id")} as event_id,
@@ -136,6 +157,7 @@ def normalized_columns_sql(columns: dict[str, str]) -> str:
         {_occurred_at_is_missing(columns["occurred_at"])} as occurred_at_is_missing,
         {_occurred_at_is_epoch_text(columns["occurred_at"])} as occurred_at_is_epoch_text,
         {non_finite} as quantity_is_non_finite,
+        {approximate} as quantity_approximate,
         {invalid_properties} as properties_are_invalid"""
 
 
@@ -155,7 +177,8 @@ def rejection_reason_sql(
         ("missing_metric", "metric is null", "'metric is missing or empty'"),
         (
             "invalid_quantity",
-            "quantity is null and not quantity_is_non_finite",
+            "quantity is null and not quantity_is_non_finite "
+            f"and not coalesce(quantity_approximate < 0 or quantity_approximate > {MAX_QUANTITY}, false)",
             "'quantity ''' || " + quoted.format("quantity_raw") + " || ''' is not a number'",
         ),
         (
@@ -165,8 +188,13 @@ def rejection_reason_sql(
         ),
         (
             "negative_quantity",
-            "quantity < 0",
+            "quantity < 0 or quantity_approximate < 0",
             "'quantity ' || " + quoted.format("quantity_raw") + " || ' is negative'",
+        ),
+        (
+            "quantity_above_maximum",
+            f"quantity > {MAX_QUANTITY} or quantity_approximate > {MAX_QUANTITY}",
+            "'quantity ' || " + quoted.format("quantity_raw") + f" || ' is above the maximum {MAX_QUANTITY}'",
         ),
         ("missing_timestamp", "occurred_at_is_missing", "'occurred_at is missing'"),
         (

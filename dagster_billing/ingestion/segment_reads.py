@@ -12,6 +12,7 @@ from dagster_billing.ingestion.event_normalization import (
     accepted_columns_sql,
     normalized_columns_sql,
 )
+from dagster_billing.sql_literals import sql_string_literal
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class SegmentRef:
 def _scan(
     kind: str, columns: dict[str, str], paths: list[Path], accepted: bool, only_rows: str | None
 ) -> str:
-    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    files = ", ".join(sql_string_literal(path) for path in paths)
     source_row = "cast(r.source_row as bigint)" if kind == "text" else "cast(r.file_row_number + 1 as bigint)"
     select_list = accepted_columns_sql(columns) if accepted else normalized_columns_sql(columns)
     # Rows are filtered before the select list is computed, so only the kept rows pay for normalizing.
@@ -52,7 +53,7 @@ def _empty_sql(accepted: bool) -> str:
         columns += (
             ", cast(null as varchar) as quantity_raw, cast(null as varchar) as occurred_at_raw, "
             "false as occurred_at_is_missing, false as occurred_at_is_epoch_text, false as quantity_is_non_finite, "
-            "false as properties_are_invalid"
+            "cast(null as double) as quantity_approximate, false as properties_are_invalid"
         )
     return f"select {columns} where false"
 

@@ -136,20 +136,27 @@ def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quaran
         from rejected_rows as b join (select unnest($1) as file_id, unnest($2) as path) as f using (file_id)""",
         [list(paths), list(paths.values())],
     )
-    unparseable = pd.DataFrame.from_records(  # noqa: F841 (read by DuckDB by name)
+    read_rejections = pd.DataFrame.from_records(  # noqa: F841 (read by DuckDB by name)
         [
-            (segment.file_id, paths[segment.file_id], row.source_row, row.reason, row.raw_record)
+            (
+                segment.file_id,
+                paths[segment.file_id],
+                row.source_row,
+                row.reason_code,
+                row.reason,
+                row.raw_record,
+            )
             for segment in segments
-            for row in segment.unparseable
+            for row in segment.rejected
         ],
-        columns=["file_id", "path", "source_row", "reason", "raw_record"],
+        columns=["file_id", "path", "source_row", "reason_code", "reason", "raw_record"],
     )
     # One statement however many lines a broken file has.
     con.execute(
         f"""insert into raw.usage_quarantine
-        select cast(file_id as integer), path, cast(source_row as bigint), 'unparseable_row', reason, null, null, null,
+        select cast(file_id as integer), path, cast(source_row as bigint), reason_code, reason, null, null, null,
                null, null, raw_record, {quarantined_at}
-        from unparseable"""
+        from read_rejections"""
     )
     con.execute(
         f"""insert into raw.usage_quarantine

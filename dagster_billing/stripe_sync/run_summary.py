@@ -3,40 +3,77 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+FINALIZED_SHOWN_FIRST = ("charged", "sent", "declined")
+ERRORS_SHOWN = 5
 
-def stripe_summary(warehouse_path: Path) -> str:
+
+@dataclass(frozen=True)
+class StripeReport:
+    outcomes: dict[str, int] = field(default_factory=dict)  # stripe.invoice_sync rows by outcome
+    stages: list[tuple[str, int]] = field(default_factory=list)  # overdue invoices by dunning stage
+    errors: list[str] = field(default_factory=list)  # the first few invoices in error, with Stripe's message
+
+    @property
+    def error_count(self) -> int:
+        """Invoices whose last attempt ended in `error`: not finalized in Stripe; the next run takes them up."""
+        return self.outcomes.get("error", 0)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    """A table a failed run never created reads as empty: the summary still prints what there is."""
+    try:
+        return con.execute(sql, params or []).fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+def read_stripe_report(warehouse_path: Path) -> StripeReport:
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        outcomes = dict(
-            con.execute("select outcome, count(*) from stripe.invoice_sync group by 1").fetchall()
+        outcomes = dict(_rows(con, "select outcome, count(*) from stripe.invoice_sync group by 1"))
+        stages = _rows(con, "select dunning_stage, count(*) from stripe.collections group by 1 order by 1")
+        errors = _rows(
+            con,
+            "select invoice_id, customer_id, last_error from stripe.invoice_sync where outcome = 'error' "
+            "order by invoice_id limit ?",
+            [ERRORS_SHOWN],
         )
-        stages = con.execute(
-            "select dunning_stage, count(*) from stripe.collections group by 1 order by 1"
-        ).fetchall()
-    except duckdb.CatalogException:
-        outcomes, stages = {}, []
     finally:
         con.close()
+    return StripeReport(outcomes, stages, [f"{i} ({c}): {e}" for i, c, e in errors])
+
+
+def stripe_summary(warehouse_path: Path, report: StripeReport | None = None) -> str:
+    report = report or read_stripe_report(warehouse_path)
+    outcomes = report.outcomes
     if not outcomes:
         if not os.environ.get("STRIPE_API_KEY"):
             return "Stripe: not run (STRIPE_API_KEY is not set; `billing demo` starts a local emulator)"
         return "Stripe: no invoice was due"
-    counts = ", ".join(f"{outcomes.get(o, 0)} {o}" for o in ("charged", "sent", "declined"))
-    others = ", ".join(
-        f"{n} {o}" for o, n in sorted(outcomes.items()) if o not in ("charged", "sent", "declined")
-    )
+    finalized = {o: n for o, n in outcomes.items() if o != "error"}
+    counts = ", ".join(f"{finalized.get(o, 0)} {o}" for o in FINALIZED_SHOWN_FIRST)
+    others = ", ".join(f"{n} {o}" for o, n in sorted(finalized.items()) if o not in FINALIZED_SHOWN_FIRST)
     lines = [
-        f"Stripe: {sum(outcomes.values())} invoices finalized: {counts}" + (f" ({others})" if others else "")
+        f"Stripe: {sum(finalized.values())} invoices finalized: {counts}" + (f" ({others})" if others else "")
     ]
+    if report.error_count:
+        lines.append(
+            f"Stripe: {report.error_count} invoices ended in error, not finalized (stripe.invoice_sync.last_error; "
+            "the next run takes them up again):"
+        )
+        lines += [f"  {error}" for error in report.errors]
+        if report.error_count > len(report.errors):
+            lines.append(f"  ... and {report.error_count - len(report.errors)} more")
     finalize_from = os.environ.get("BILLING_STRIPE_FINALIZE_FROM")
     if finalize_from:
         lines.append(
             f"  invoices billed before {finalize_from} (go-live, BILLING_STRIPE_FINALIZE_FROM) not sent"
         )
-    if stages:
-        lines.append("  overdue by dunning stage: " + ", ".join(f"{stage} {n}" for stage, n in stages))
+    if report.stages:
+        lines.append("  overdue by dunning stage: " + ", ".join(f"{stage} {n}" for stage, n in report.stages))
     return "\n".join(lines)

@@ -72,8 +72,11 @@ aggregated_described as (
         billing_groups.subscription_id,
         billing_groups.plan_id,
         aggregated.metric,
-        coalesce(billing_groups.billing_status, 'outside_subscription') as billing_status,
-        -- metrics missing from every pricing config are summed (and flagged) rather than silently dropped
+        case
+            when billing_groups.billing_status = 'billable' and metric_rules.metric is null then 'unknown_metric'
+            else coalesce(billing_groups.billing_status, 'outside_subscription')
+        end as billing_status,
+        -- metrics in no pricing config are summed and kept as `unknown_metric` (see the windowed events), never billed
         coalesce(metric_rules.aggregation, 'sum') as aggregation,
         metric_rules.unique_property,
         metric_rules.metric is not null as is_metric_configured,

@@ -101,8 +101,14 @@ events_placed as (
         billing_segments.billing_anchor,
         billing_segments.timezone as customer_timezone,
         billing_segments.as_of,
-        -- an event of a customer missing from the customer list matches no segment
-        coalesce(billing_segments.billing_status, 'outside_subscription') as billing_status,
+        -- an event of a customer missing from the customer list matches no segment; an event that would be
+        -- billable but whose metric is in no pricing config is priced by nothing: unbilled, with its window kept
+        case
+            when
+                billing_segments.billing_status = 'billable' and not events_keyed.is_metric_configured
+                then 'unknown_metric'
+            else coalesce(billing_segments.billing_status, 'outside_subscription')
+        end as billing_status,
     from events_keyed
     left join segments_by_month as billing_segments
         on
@@ -151,6 +157,8 @@ final as (
                         else 'no subscription of the customer was active at '
                             || strftime(occurred_at, '%Y-%m-%d %H:%M:%S') || ' UTC'
                     end
+            when 'unknown_metric'
+                then 'metric ''' || metric || ''' is in no pricing config, so no charge prices it'
         end as unbilled_reason,
 
     from events_placed
