@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -51,20 +50,24 @@ def _query(paths: BillingPaths, sql: str, params: list | None = None) -> list[tu
         con.close()
 
 
-# A card customer whose September invoice was charged in Stripe, with usage on it, and whose next invoice is
-# issued by the Oct 2 run (billed by Oct 1, 00:00 UTC, so its 24-hour grace period has passed by then).
+# A card customer whose September invoice was charged in Stripe, whose plan prices a summed metric (so more
+# units cost more), and whose next invoice is issued by the Oct 2 run (billed by Oct 1, 00:00 UTC, so its 24-hour
+# grace period has passed by then). The late event goes in the window that invoice's usage billed.
 PAID_INVOICE_SQL = """
-select i.invoice_id, i.customer_id, i.total_minor, s.stripe_invoice_id, l.metric, l.period_start, l.period_end
+select i.invoice_id, i.customer_id, i.total_minor, s.stripe_invoice_id, min(c.metric), i.billing_at
 from billing.issued_invoices as i
 inner join stripe.invoice_sync as s on s.invoice_id = i.invoice_id and s.outcome = 'charged'
-inner join billing.issued_invoice_lines as l on l.invoice_id = i.invoice_id and l.line_type = 'usage'
+inner join billing.issued_invoice_lines as l on l.invoice_id = i.invoice_id and l.line_type = 'base_fee'
+inner join staging.stg_pricing_charges as c on c.plan_id = l.plan_id
+inner join staging.stg_pricing_metrics as m on m.metric = c.metric and m.aggregation = 'sum'
 where i.billing_date >= date '2026-09-01'
   and exists (
     select 1 from marts.fct_invoices as d
     where d.customer_id = i.customer_id and d.invoice_status = 'draft' and d.scenario = 'actual'
       and d.billing_at <= timestamp '2026-10-01'
   )
-order by i.customer_id, i.billing_date
+group by all
+order by i.customer_id, i.billing_at
 limit 1
 """
 
@@ -78,16 +81,18 @@ def late_event(tmp_path_factory: pytest.TempPathFactory) -> LateEventScenario:
     with demo_stripe(root / "stripe", "2026-09-01") as api_base:
         client = stripe.StripeClient(EMULATOR_API_KEY, base_addresses={"api": api_base})
         runs["first"] = run_pipeline(paths, "2026-10-01")
-        invoice_id, customer_id, total, stripe_id, metric, start, end = _query(paths, PAID_INVOICE_SQL)[0]
+        invoice_id, customer_id, total, stripe_id, metric, billed_at = _query(paths, PAID_INVOICE_SQL)[0]
         paid_rows = _query(
-            paths, "select * from billing.issued_invoice_lines where invoice_id = ? order by line_id", [invoice_id]
+            paths,
+            "select * from billing.issued_invoice_lines where invoice_id = ? order by line_id",
+            [invoice_id],
         )
         late = {
             "event_id": "late-evt-1",
             "customer_id": customer_id,
             "metric": metric,
             "quantity": str(LATE_QUANTITY),
-            "occurred_at": (end - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "occurred_at": (billed_at - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         late_file = paths.landing_dir / "usage" / "late" / "2026-10-01-partner-batch.jsonl"
         late_file.parent.mkdir(parents=True)
@@ -97,7 +102,8 @@ def late_event(tmp_path_factory: pytest.TempPathFactory) -> LateEventScenario:
         runs["rerun"] = run_pipeline(paths, "2026-10-02")
         (rows_after_rerun,) = _query(paths, "select count(*) from billing.issued_invoice_lines")[0]
         stripe_totals = {
-            str(invoice.id): invoice.total for invoice in client.v1.invoices.list({"limit": 100}).auto_paging_iter()
+            str(invoice.id): invoice.total
+            for invoice in client.v1.invoices.list({"limit": 100}).auto_paging_iter()
         }
         [(next_stripe_id,)] = _query(
             paths,
@@ -126,11 +132,16 @@ def test_every_run_succeeds_and_reconciles_after_late_data(late_event: LateEvent
         assert late_event.runs[name].success, (name, late_event.runs[name].failures)
 
 
-def test_the_paid_invoice_stays_as_issued_in_the_warehouse_and_in_stripe(late_event: LateEventScenario) -> None:
+def test_the_paid_invoice_stays_as_issued_in_the_warehouse_and_in_stripe(
+    late_event: LateEventScenario,
+) -> None:
     invoice_id, _, total, stripe_id = late_event.paid_invoice
-    assert late_event.query(
-        "select * from billing.issued_invoice_lines where invoice_id = ? order by line_id", [invoice_id]
-    ) == late_event.paid_ledger_rows_before
+    assert (
+        late_event.query(
+            "select * from billing.issued_invoice_lines where invoice_id = ? order by line_id", [invoice_id]
+        )
+        == late_event.paid_ledger_rows_before
+    )
     assert late_event.query(
         "select total_minor, invoice_status from marts.fct_invoices where invoice_id = ?", [invoice_id]
     ) == [(total, "issued")]
@@ -145,11 +156,12 @@ def test_the_difference_is_one_adjustment_line_on_the_next_invoice(late_event: L
         [invoice_id],
     )
     recomputed = late_event.query(
-        "select sum(amount_minor) from intermediate.int_invoice_lines_computed where invoice_id = ?", [invoice_id]
+        "select sum(amount_minor) from intermediate.int_invoice_lines_computed where invoice_id = ?",
+        [invoice_id],
     )[0][0]
-    issued = late_event.query("select sum(amount_minor) from billing.issued_invoice_lines where invoice_id = ?", [
-        invoice_id
-    ])[0][0]
+    issued = late_event.query(
+        "select sum(amount_minor) from billing.issued_invoice_lines where invoice_id = ?", [invoice_id]
+    )[0][0]
     assert amount == recomputed - issued and amount > 0
     assert quantity > 0 and reason == "late_events" and late_count == 1
     [(customer, status, total, stripe_outcome)] = late_event.query(

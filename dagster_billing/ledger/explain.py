@@ -40,7 +40,9 @@ def _header(con: duckdb.DuckDBPyConnection, invoice_id: str) -> tuple:
         [invoice_id],
     ).fetchall()
     if not rows:
-        raise InvoiceNotFound(f"no invoice {invoice_id} in marts.fct_invoices (ids look like inv_ + 24 hex digits)")
+        raise InvoiceNotFound(
+            f"no invoice {invoice_id} in marts.fct_invoices (ids look like inv_ + 24 hex digits)"
+        )
     return rows[0]
 
 
@@ -122,7 +124,20 @@ def explain_invoice(con: duckdb.DuckDBPyConnection, invoice_id: str) -> str:
            from marts.fct_invoice_lines where invoice_id = ? order by line_number""",
         [invoice_id],
     ).fetchall()
-    for line_id, number, line_type, description, tier, quantity, amount, start, end, adjusted, reason, late in lines:
+    for (
+        line_id,
+        number,
+        line_type,
+        description,
+        tier,
+        quantity,
+        amount,
+        start,
+        end,
+        adjusted,
+        reason,
+        late,
+    ) in lines:
         out.append(f"{number:>3}  {line_type:<22} {money(amount):>18}  {description}")
         detail = f"period {_when(start)} to {_when(end)}, quantity {_quantity(quantity)}"
         out.append("     " + detail + (f", tier {tier}" if tier is not None else ""))
