@@ -141,3 +141,23 @@ def test_sigkill_of_the_cli_still_stops_its_dbt_build(cli_landing, tmp_path):
     for process in alive:
         process.kill()
     assert alive == [], "still running after the CLI was killed"
+
+
+def test_summary_of_a_partly_built_fresh_warehouse_shows_what_there_is(tmp_path):
+    """A run that failed half-way on a fresh warehouse: the views it never built read as empty."""
+    from dagster_billing.run_summary import run_summary
+    from dagster_billing.settings import BillingPaths
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema raw")
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table raw.ingested_files (status varchar, rows_read int, rows_accepted int, rows_duplicate int, "
+        "rows_quarantined int)"
+    )
+    con.execute("create table intermediate.int_billing_windows (is_closed boolean, customer_id varchar)")
+    con.execute("insert into intermediate.int_billing_windows values (true, 'cus_1')")
+    con.close()
+    summary = run_summary(BillingPaths(tmp_path / "landing", warehouse, tmp_path / "pricing"))
+    assert "Billing windows: 1 closed, 0 open, for 1 customers" in summary
