@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import os
 import shutil
+import signal
+import subprocess
 import sys
+import threading
+import time
 from datetime import date, datetime, timezone
 from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import psutil
 
 from dagster_billing.settings import REPO_ROOT, BillingPaths, billing_paths
 
@@ -160,7 +170,104 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+WORKER_ENV = "BILLING_CLI_WORKER"  # set in the child that does the work, so it does not supervise again
+SUPERVISED = ("run", "demo")  # the commands that start dbt (and, for demo, the Stripe emulator)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: Linux sends it SIGTERM when the supervisor dies, even by SIGKILL; Dagster turns
+    that SIGTERM into an interrupt, and dagster-dbt forwards it to `dbt build`. Elsewhere, a no-op."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+
+
+def _stop_all(processes: list[psutil.Process], grace_seconds: float) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=grace_seconds)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
+def _copy(source: IO[bytes], target: IO[bytes], forwarding: threading.Event) -> None:
+    """The worker's output, line by line, until a stop: what it says while it winds down is not shown."""
+    for line in iter(source.readline, b""):
+        if forwarding.is_set():
+            target.write(line)
+            target.flush()
+
+
+def _supervise(argv: list[str], grace_seconds: float = 20.0) -> int:
+    """`billing run` / `billing demo` do their work in a child process and watch it. On SIGTERM, SIGINT or SIGHUP
+    the worker gets SIGTERM, which Dagster turns into an interrupt that dagster-dbt passes to `dbt build`; whatever
+    is still running after `grace_seconds` is killed, and one line says so. (Dagster owns the signal handlers
+    inside a run, so the process running it cannot be relied on to stop its dbt child itself.) A SIGKILL of this
+    process, which nothing can catch, reaches the worker as SIGTERM through PDEATHSIG."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "dagster_billing.cli", *argv],
+        env={**os.environ, WORKER_ENV: "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent,
+    )
+    forwarding = threading.Event()
+    forwarding.set()
+    copies = [
+        threading.Thread(target=_copy, args=(worker.stdout, sys.stdout.buffer, forwarding), daemon=True),
+        threading.Thread(target=_copy, args=(worker.stderr, sys.stderr.buffer, forwarding), daemon=True),
+    ]
+    for copy in copies:
+        copy.start()
+    received: list[int] = []
+    started: list[psutil.Process] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if received:
+            return
+        received.append(signum)
+        forwarding.clear()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            started.extend(psutil.Process(worker.pid).children(recursive=True))
+        worker.terminate()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    deadline = None
+    while worker.poll() is None:
+        if received and deadline is None:
+            deadline = time.monotonic() + grace_seconds
+        if deadline is not None and time.monotonic() > deadline:
+            worker.kill()
+        time.sleep(0.1)
+    if not received:
+        for copy in copies:
+            copy.join(timeout=5)  # a grandchild left holding the pipe must not hang us
+        return worker.returncode
+    _stop_all(
+        started, grace_seconds=5.0
+    )  # dbt normally stopped with the worker; anything left is stopped here
+    name = signal.Signals(received[0]).name
+    print(
+        f"billing {argv[0]}: stopped by {name}, with the {len(started)} processes it had started (dbt); "
+        "what was written before stays, and the next run carries on from it",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 128 + received[0]
+
+
 def main(argv: list[str] | None = None) -> int:
+    """As the `billing` command (argv None), `run` and `demo` are supervised (`_supervise`); a call with an argv
+    list (tests) runs in this process."""
+    command_line = sys.argv[1:] if argv is None else argv
+    if argv is None and not os.environ.get(WORKER_ENV) and command_line[:1] and command_line[0] in SUPERVISED:
+        return _supervise(command_line)
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

@@ -35,12 +35,35 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral(tempdir=tempfile.mkdtemp(prefix="billing-dagster-"))
 
 
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_NODE_FAILURE = re.compile(r"^\s*Failure in (\w+) (\S+) \(([^)]*)\)")
+_DBT_ERROR_HEADER = re.compile(r"^\s*\w+ Error in ")
+
+
+def short_failure(message: str) -> str:
+    """One line per failed step. dagster-dbt's error holds the whole dbt output: keep, for each failed dbt node,
+    its kind, name and file and the first line of dbt's reason; anything else keeps its first line."""
+    lines = [line.strip() for line in _ANSI_COLOUR.sub("", message).splitlines()]
+    nodes = []
+    for number, line in enumerate(lines):
+        failed = _DBT_NODE_FAILURE.match(line)
+        if failed:
+            kind, name, path = failed.groups()
+            reason = next(
+                (text for text in lines[number + 1 :] if text and not _DBT_ERROR_HEADER.match(text)), "failed"
+            )
+            nodes.append(f"dbt {kind} {name} ({path}) failed: {reason}")
+    if nodes:
+        return "; ".join(nodes)
+    return next((line for line in lines if line), "failed")[:500]
+
+
 def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     failures = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.event_specific_data.error  # type: ignore[union-attr]
-            failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            failures.append(f"{event.step_key}: {short_failure(error.message) if error else 'failed'}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data  # type: ignore[assignment]
             if not evaluation.passed:

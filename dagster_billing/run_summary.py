@@ -14,6 +14,14 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str):
         return None
 
 
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    """A view a failed run never built (on a fresh warehouse) reads as empty instead of ending in a traceback."""
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
 def run_summary(paths: BillingPaths) -> str:
     con = duckdb.connect(str(paths.warehouse_path), read_only=True)
     try:
@@ -23,9 +31,7 @@ def run_summary(paths: BillingPaths) -> str:
             "sum(rows_accepted), sum(rows_duplicate), sum(rows_quarantined) from raw.ingested_files",
         )
         reasons = (
-            con.execute(
-                "select reason_code, count(*) from raw.usage_quarantine group by 1 order by 2 desc, 1"
-            ).fetchall()
+            _rows(con, "select reason_code, count(*) from raw.usage_quarantine group by 1 order by 2 desc, 1")
             if files
             else []
         )
@@ -35,19 +41,21 @@ def run_summary(paths: BillingPaths) -> str:
             "count(distinct customer_id) from intermediate.int_billing_windows",
         )
         unbilled = (
-            con.execute(
+            _rows(
+                con,
                 "select billing_status, sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows "
-                "group by 1 order by 1"
-            ).fetchall()
+                "group by 1 order by 1",
+            )
             if windows
             else []
         )
         invoices = (
-            con.execute(
+            _rows(
+                con,
                 "select currency, minor_unit_digits, count(*), count(*) filter (where collection_method = "
                 "'send_invoice'), sum(total_minor) from marts.fct_invoices where scenario = 'actual' "
-                "group by 1, 2 order by 1"
-            ).fetchall()
+                "group by 1, 2 order by 1",
+            )
             if _has_invoices(con)
             else []
         )

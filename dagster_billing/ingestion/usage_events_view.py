@@ -11,12 +11,10 @@ from dagster_billing.ingestion.segment_reads import SegmentRef, normalized_segme
 
 
 def ingested_segments(con: duckdb.DuckDBPyConnection, file_ids: list[int] | None = None) -> list[SegmentRef]:
-    where = "segment_path is not null"
-    if file_ids is not None:
-        where += f" and file_id in ({', '.join(map(str, file_ids)) or 'null'})"
     rows = con.execute(
-        f"select file_id, segment_path, segment_kind, segment_schema from raw.ingested_files where {where} "
-        "order by file_id"
+        "select file_id, segment_path, segment_kind, segment_schema from raw.ingested_files "
+        "where segment_path is not null and ($1 is null or list_contains($1, file_id)) order by file_id",
+        [file_ids],
     ).fetchall()
     return [SegmentRef(file_id, Path(path), kind, json.loads(schema)) for file_id, path, kind, schema in rows]
 

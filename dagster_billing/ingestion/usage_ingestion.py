@@ -86,12 +86,12 @@ def _classify(con, discovered: list[LandingFile]) -> tuple[list[LandingFile], li
     return new, changed, len(discovered) - len(new) - len(changed)
 
 
-def _record_changed_files(con, changed: list[ChangedFile], detected_at: str) -> None:
+def _record_changed_files(con, changed: list[ChangedFile], detected_at: datetime) -> None:
     con.execute("delete from raw.landing_file_changes")
     for change in changed:
         con.execute(
-            f"insert into raw.landing_file_changes values (?, ?, ?, {detected_at})",
-            [change.path, change.ingested_sha256, change.current_sha256],
+            "insert into raw.landing_file_changes values (?, ?, ?, ?)",
+            [change.path, change.ingested_sha256, change.current_sha256, detected_at],
         )
 
 
@@ -128,13 +128,13 @@ def _stage_batch(con, segments: list[Segment], ingested_at: str, tolerance: int)
     )
 
 
-def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quarantined_at: str) -> None:
+def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quarantined_at: datetime) -> None:
     con.execute(
-        f"""insert into raw.usage_quarantine
+        """insert into raw.usage_quarantine
         select b.file_id, f.path, b.source_row, b.reason_code, b.reason, b.event_id, b.customer_id, b.metric,
-               b.quantity_raw, b.occurred_at_raw, null, {quarantined_at}
+               b.quantity_raw, b.occurred_at_raw, null, $3
         from rejected_rows as b join (select unnest($1) as file_id, unnest($2) as path) as f using (file_id)""",
-        [list(paths), list(paths.values())],
+        [list(paths), list(paths.values()), quarantined_at],
     )
     read_rejections = pd.DataFrame.from_records(  # noqa: F841 (read by DuckDB by name)
         [
@@ -153,30 +153,33 @@ def _quarantine_rows(con, segments: list[Segment], paths: dict[int, str], quaran
     )
     # One statement however many lines a broken file has.
     con.execute(
-        f"""insert into raw.usage_quarantine
+        """insert into raw.usage_quarantine
         select cast(file_id as integer), path, cast(source_row as bigint), reason_code, reason, null, null, null,
-               null, null, raw_record, {quarantined_at}
-        from read_rejections"""
+               null, null, raw_record, ?
+        from read_rejections""",
+        [quarantined_at],
     )
     con.execute(
-        f"""insert into raw.usage_quarantine
+        """insert into raw.usage_quarantine
         select d.file_id, f.path, d.source_row, 'duplicate_conflict',
             'event_id ''' || d.event_id || ''' was already received with a different payload (first copy: '
                 || first.path || ' row ' || d.first_source_row || ')',
-            d.event_id, null, null, null, null, null, {quarantined_at}
+            d.event_id, null, null, null, null, null, ?
         from dedup_outcomes as d
         join raw.ingested_files as f on f.file_id = d.file_id
         join raw.ingested_files as first on first.file_id = d.first_file_id
-        where d.outcome = 'conflict'"""
+        where d.outcome = 'conflict'""",
+        [quarantined_at],
     )
 
 
-def _record_duplicates(con, detected_at: str) -> None:
+def _record_duplicates(con, detected_at: datetime) -> None:
     con.execute(
-        f"""insert into raw.usage_duplicates
-        select d.file_id, f.path, d.source_row, d.event_id, d.first_file_id, d.first_source_row, {detected_at}
+        """insert into raw.usage_duplicates
+        select d.file_id, f.path, d.source_row, d.event_id, d.first_file_id, d.first_source_row, ?
         from dedup_outcomes as d join raw.ingested_files as f on f.file_id = d.file_id
-        where d.outcome = 'duplicate'"""
+        where d.outcome = 'duplicate'""",
+        [detected_at],
     )
 
 
@@ -191,7 +194,7 @@ def _record_valid_keys(con) -> None:
 
 def _update_counts(con, file_ids: list[int]) -> None:
     con.execute(
-        f"""update raw.ingested_files as f set
+        """update raw.ingested_files as f set
             rows_duplicate = (select count(*) from raw.usage_duplicates as d where d.file_id = f.file_id),
             rows_quarantined = (select count(*) from raw.usage_quarantine as q
                                 where q.file_id = f.file_id and q.source_row is not null),
@@ -199,7 +202,8 @@ def _update_counts(con, file_ids: list[int]) -> None:
                 - (select count(*) from raw.usage_duplicates as d where d.file_id = f.file_id)
                 - (select count(*) from raw.usage_quarantine as q
                    where q.file_id = f.file_id and q.source_row is not null)
-        where f.file_id in ({", ".join(map(str, file_ids))}) and f.status = 'ingested'"""
+        where list_contains($1, f.file_id) and f.status = 'ingested'""",
+        [file_ids],
     )
 
 
@@ -209,14 +213,14 @@ def _register(
     file_id: int,
     segment: Segment | None,
     error: str | None,
-    ingested_at: str,
+    ingested_at: datetime,
     run_id: str | None,
 ) -> None:
     """Manifest row; counts start as "all accepted" and are corrected by `_update_counts` in the same
     transaction. An unreadable file has no rows (its single quarantine entry has no row number)."""
     rows_read = segment.rows_read if segment else 0
     con.execute(
-        f"insert into raw.ingested_files values (?, ?, 'usage', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, {ingested_at}, ?)",
+        "insert into raw.ingested_files values (?, ?, 'usage', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
         [
             file_id,
             landing_file.relative_path,
@@ -230,6 +234,7 @@ def _register(
             rows_read,
             rows_read,
             error,
+            ingested_at,
             run_id,
         ],
     )
@@ -280,7 +285,7 @@ def ingest_usage_files(
             "raw.customers is missing: load customers.csv before usage (unknown customers are checked)"
         )
     _remove_orphan_segments(con, segments_dir)
-    now = _timestamp_literal(ingested_at)
+    ingested_at_sql = _timestamp_literal(ingested_at)
     new_files, changed, unchanged = _classify(con, discover_usage_files(landing_dir))
     report = UsageIngestionReport(changed_files=changed, already_ingested=unchanged)
 
@@ -295,19 +300,24 @@ def ingest_usage_files(
     # Phase 2, one transaction: the manifest, quarantine, duplicates and keys appear together or not at all.
     con.begin()
     try:
-        _record_changed_files(con, changed, now)
+        _record_changed_files(con, changed, ingested_at)
         for landing_file, segment in segments:
-            _register(con, landing_file, segment.file_id, segment, None, now, run_id)
+            _register(con, landing_file, segment.file_id, segment, None, ingested_at, run_id)
         for landing_file, file_id, error in unreadable:
-            _register(con, landing_file, file_id, None, error, now, run_id)
+            _register(con, landing_file, file_id, None, error, ingested_at, run_id)
             con.execute(
-                f"insert into raw.usage_quarantine values (?, ?, null, 'unreadable_file', ?, null, null, null, "
-                f"null, null, null, {now})",
-                [file_id, landing_file.relative_path, f"the whole file was not ingested: {error}"],
+                "insert into raw.usage_quarantine values (?, ?, null, 'unreadable_file', ?, null, null, null, "
+                "null, null, null, ?)",
+                [
+                    file_id,
+                    landing_file.relative_path,
+                    f"the whole file was not ingested: {error}",
+                    ingested_at,
+                ],
             )
         segments = [segment for _, segment in segments]
         if segments:
-            _stage_batch(con, segments, now, future_tolerance_minutes)
+            _stage_batch(con, segments, ingested_at_sql, future_tolerance_minutes)
             if find_suspect_rows(con):
                 resolve_suspects(con, _segment_refs(segments))
             else:
@@ -316,8 +326,8 @@ def ingest_usage_files(
                     "null::bigint as source_row, null::varchar as event_id, null::integer as first_file_id, "
                     "null::bigint as first_source_row, null::varchar as outcome where false"
                 )
-            _quarantine_rows(con, segments, paths, now)
-            _record_duplicates(con, now)
+            _quarantine_rows(con, segments, paths, ingested_at)
+            _record_duplicates(con, ingested_at)
             _record_valid_keys(con)
             _update_counts(con, [s.file_id for s in segments])
         rebuild_usage_events_view(con)
@@ -337,20 +347,22 @@ def ingest_usage_files(
             con.execute(f"drop table if exists {table}")
 
     if paths:
-        ids = ", ".join(map(str, paths))
+        ids = list(paths)
         report.files = [
             FileOutcome(*row)
             for row in con.execute(
-                f"select path, file_id, status, rows_read, rows_accepted, rows_duplicate, rows_quarantined, error "
-                f"from raw.ingested_files where file_id in ({ids}) order by file_id"
+                "select path, file_id, status, rows_read, rows_accepted, rows_duplicate, rows_quarantined, error "
+                "from raw.ingested_files where list_contains($1, file_id) order by file_id",
+                [ids],
             ).fetchall()
         ]
         report.quarantined_by_reason = dict(
             Counter(
                 dict(
                     con.execute(
-                        f"select reason_code, count(*) from raw.usage_quarantine where file_id in ({ids}) "
-                        "group by reason_code"
+                        "select reason_code, count(*) from raw.usage_quarantine where list_contains($1, file_id) "
+                        "group by reason_code",
+                        [ids],
                     ).fetchall()
                 )
             )

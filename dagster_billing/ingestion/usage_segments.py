@@ -293,7 +293,7 @@ def _csv_segment(con, landing_file: LandingFile, file_id: int, target: Path) -> 
 _IS_CLOUDEVENT = "(doc->>'specversion' is not null)"
 
 
-def _json_number_text(path: str, transform_spec: str, field_path: str) -> str:
+def _json_number_text_sql(path: str, transform_spec: str, field_path: str) -> str:
     """The text of the JSON value at `path`, with a number's digits as written.
 
     `->>` gives a JSON number's own text only for integers; a number with a fraction or an exponent was parsed as
@@ -307,10 +307,10 @@ def _json_number_text(path: str, transform_spec: str, field_path: str) -> str:
     )
 
 
-_CLOUDEVENT_QUANTITY = _json_number_text(
+_CLOUDEVENT_QUANTITY = _json_number_text_sql(
     "$.data.quantity", '{"data": {"quantity": "DECIMAL(38, 12)"}}', "data.quantity"
 )
-_FLAT_QUANTITY = _json_number_text("$.quantity", '{"quantity": "DECIMAL(38, 12)"}', "quantity")
+_FLAT_QUANTITY = _json_number_text_sql("$.quantity", '{"quantity": "DECIMAL(38, 12)"}', "quantity")
 _QUANTITY_TEXT = f"case when {_IS_CLOUDEVENT} then {_CLOUDEVENT_QUANTITY} else {_FLAT_QUANTITY} end"
 
 _JSON_EVENT_FIELDS = f"""
@@ -339,7 +339,7 @@ def _repeated_key(keys: str) -> str:
     return f"list_filter({keys}, lambda key, i: list_position({keys}, key) < i)[1]"
 
 
-def _document_checks(row_label: str) -> list[tuple[str, str, str]]:
+def _document_checks_sql(row_label: str) -> list[tuple[str, str, str]]:
     """(reason_code, condition, reason) of a JSON document `text` (`doc`: the same, parsed once it is an
     object), checked in this order.
 
@@ -387,7 +387,7 @@ def _json_documents_segment(
 ) -> Segment:
     """`documents_sql` yields (source_row, text); objects that pass `_document_checks` become rows, the others
     come back rejected with their reason."""
-    checks = _document_checks(f"'{row_noun} ' || source_row")
+    checks = _document_checks_sql(f"'{row_noun} ' || source_row")
     code = "case " + " ".join(f"when {cond} then '{name}'" for name, cond, _ in checks) + " end"
     reason = "case " + " ".join(f"when {cond} then {words}" for _, cond, words in checks) + " end"
     # `doc` exists only for objects; the checks before the ones that read it keep the CASE away from the others.
@@ -446,7 +446,7 @@ def _json_segment(con, landing_file: LandingFile, file_id: int, target: Path) ->
         documents = f"""
             select row_number() over () as source_row, json as text
             from read_json_objects({source}, format = 'array',
-                                   maximum_object_size = {max(landing_file.size_bytes, MAX_RECORD_BYTES) + 1})"""
+                                   maximum_object_size = {int(max(landing_file.size_bytes, MAX_RECORD_BYTES) + 1)})"""
         return _json_documents_segment(con, documents, file_id, target, row_noun="array element")
     (valid,) = con.execute(
         f"select json_valid(ltrim(content, chr(65279))) from read_text({source})"
