@@ -29,5 +29,5 @@ def configure_session(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnecti
     Memory limit: bounded, spilling to disk beyond it, instead of DuckDB's default of 80% of the machine.
     """
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+    con.execute("set memory_limit = ?", [duckdb_memory_limit()])
     return con

@@ -139,7 +139,7 @@ def ensure_ledger_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def content_hash_sql(invoices: str, lines: str) -> str:
+def content_hash_sql(invoices_sql: str, lines_sql: str) -> str:
     """A relation (invoice_id, content_hash): MD5 over an invoice's header fields and every line field, lines in
     line order. One definition serves issuing (stored) and the immutability check (recomputed), so a changed,
     added or removed row of an issued invoice changes its hash."""
@@ -150,9 +150,9 @@ def content_hash_sql(invoices: str, lines: str) -> str:
     return f"""
         with line_texts as (
             select l.invoice_id, string_agg({line}, '#' order by l.line_number) as lines_text
-            from {lines} as l
+            from {lines_sql} as l
             group by l.invoice_id
         )
         select i.invoice_id, md5({header} || '#' || coalesce(line_texts.lines_text, '')) as content_hash
-        from {invoices} as i
+        from {invoices_sql} as i
         left join line_texts on line_texts.invoice_id = i.invoice_id"""
