@@ -32,6 +32,8 @@ EXIT_WAREHOUSE_IN_USE = 4  # another process holds the warehouse; nothing was do
 
 DEMO_DIR = REPO_ROOT / "data" / "demo"
 DEMO_AS_OF = "2026-10-01"
+# The demo's second run: the next day, after a late partner batch landed for windows already invoiced.
+DEMO_NEXT_DAY = "2026-10-02"
 # The demo's Stripe go-live: the last month's invoices are finalized in the emulator, the older history is not.
 DEMO_STRIPE_FINALIZE_FROM = "2026-09-01"
 
@@ -87,8 +89,8 @@ def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path) -> int:
     with log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         result = run_pipeline(paths, as_of)
     with warehouse_lock_errors(paths.warehouse_path):
-        print(run_summary(paths))
-        report = read_stripe_report(paths.warehouse_path)
+        print(run_summary(paths, result.run_id))
+        report = read_stripe_report(paths.warehouse_path, since=result.started_at)
         print(stripe_summary(paths.warehouse_path, report))
     if not result.success:
         print(f"billing run: the run did not complete; the full log: {log_path}", file=sys.stderr)
@@ -118,6 +120,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(_paths(args), args.as_of)
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from dagster_billing.ledger.explain import InvoiceNotFound, explain_invoice
+
+    warehouse = Path(args.warehouse or billing_paths().warehouse_path).resolve()
+    if not warehouse.exists():
+        print(f"billing explain: no warehouse at {warehouse}; run `billing run` first", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException:
+        print(
+            f"billing explain: the warehouse {warehouse} is in use by a run; try again when it ends",
+            file=sys.stderr,
+        )
+        return EXIT_WAREHOUSE_IN_USE
+    try:
+        print(explain_invoice(con, args.invoice_id))
+    except InvoiceNotFound as missing:
+        print(f"billing explain: {missing}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except duckdb.CatalogException:
+        print(
+            f"billing explain: {warehouse} has no invoice marts yet; run `billing run` first", file=sys.stderr
+        )
+        return EXIT_RUN_FAILED
+    finally:
+        con.close()
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """A fresh demo folder every time, so the demo always starts from the same state."""
     demo_dir = Path(args.dir).resolve()
@@ -129,7 +163,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with demo_stripe(
         demo_dir / "localstripe", DEMO_STRIPE_FINALIZE_FROM
     ):  # invoices are finalized in a local Stripe emulator
-        return _run(paths, DEMO_AS_OF)
+        first = _run(paths, DEMO_AS_OF)
+        if first != EXIT_OK:
+            return first
+        late = _land_late_batch(paths)
+        print(f"\nThe next day: a late partner batch landed ({late}); running as of {DEMO_NEXT_DAY} ...\n")
+        return _run(paths, DEMO_NEXT_DAY)
+
+
+def _land_late_batch(paths: BillingPaths) -> str:
+    from dagster_billing.generator.late_events import write_late_batch
+
+    written = write_late_batch(
+        paths.warehouse_path,
+        paths.landing_dir,
+        since=DEMO_STRIPE_FINALIZE_FROM,
+        next_issue_by=datetime.fromisoformat(DEMO_AS_OF),
+    )
+    return str(written.relative_to(paths.landing_dir)) if written else "no customer to send it for"
 
 
 def _add_path_options(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", required=True, help="bill up to this UTC date (YYYY-MM-DD)")
     run.set_defaults(handler=cmd_run)
 
-    demo = commands.add_parser("demo", help=f"generate sample data in {DEMO_DIR} and run everything on it")
+    explain = commands.add_parser(
+        "explain", help="print an invoice, each line, the events behind it and what an adjustment corrects"
+    )
+    explain.add_argument("invoice_id", help="the invoice (inv_...), as in marts.fct_invoices")
+    explain.add_argument(
+        "--warehouse", help="DuckDB file (default: $BILLING_WAREHOUSE_PATH or ./data/warehouse.duckdb)"
+    )
+    explain.set_defaults(handler=cmd_explain)
+
+    demo = commands.add_parser(
+        "demo",
+        help=f"generate sample data in {DEMO_DIR}, run everything as of {DEMO_AS_OF}, land a late batch and run "
+        "the next day",
+    )
     demo.add_argument("--customers", type=int, default=200)
     demo.add_argument("--events", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=7)

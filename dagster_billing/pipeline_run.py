@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
@@ -26,6 +27,8 @@ from dagster_billing.warehouse_file import ensure_warehouse_file
 class PipelineRun:
     success: bool
     failures: list[str]
+    run_id: str | None = None  # the Dagster run: the ledger records it on every invoice it issued
+    started_at: datetime | None = None  # UTC, naive as the warehouse stores it: Stripe rows attempted since
 
 
 def _instance() -> dg.DagsterInstance:
@@ -88,9 +91,10 @@ def run_pipeline(
         ops["raw__usage_events"] = {"config": {"future_tolerance_minutes": future_tolerance_minutes}}
     # The CLI prints its own summary; Dagster's console shows only warnings and errors (the UI keeps everything).
     run_config = {"ops": ops, "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with _instance() as instance:
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
-    return PipelineRun(success=result.success, failures=_failures(result))
+    return PipelineRun(result.success, _failures(result), result.run_id, started_at)
 
 
 class WarehouseInUse(Exception):

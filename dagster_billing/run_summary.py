@@ -14,15 +14,16 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str):
         return None
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
     """A view a failed run never built (on a fresh warehouse) reads as empty instead of ending in a traceback."""
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     except duckdb.CatalogException:
         return []
 
 
-def run_summary(paths: BillingPaths) -> str:
+def run_summary(paths: BillingPaths, run_id: str | None = None) -> str:
+    """`run_id`: the Dagster run whose issued invoices to count (the run just finished)."""
     con = duckdb.connect(str(paths.warehouse_path), read_only=True)
     try:
         files = _one(
@@ -49,16 +50,8 @@ def run_summary(paths: BillingPaths) -> str:
             if windows
             else []
         )
-        invoices = (
-            _rows(
-                con,
-                "select currency, minor_unit_digits, count(*), count(*) filter (where collection_method = "
-                "'send_invoice'), sum(total_minor) from marts.fct_invoices where scenario = 'actual' "
-                "group by 1, 2 order by 1",
-            )
-            if _has_invoices(con)
-            else []
-        )
+        invoices = _invoice_lines(con, run_id)
+        lateness = _lateness_lines(con)
     finally:
         con.close()
     lines = [f"Warehouse: {paths.warehouse_path}"]
@@ -73,22 +66,80 @@ def run_summary(paths: BillingPaths) -> str:
         closed, open_, customers = windows
         lines.append(f"Billing windows: {closed} closed, {open_} open, for {customers} customers")
         lines += [f"  accepted events {status}: {n}" for status, n in unbilled]
-    if invoices:
-        lines.append(f"Invoices: {sum(row[2] for row in invoices)} (marts.fct_invoices, scenario actual)")
-        lines += [
-            f"  {currency}: {count} invoices ({manual} send_invoice), total {_major(total, digits)} {currency}"
-            for currency, digits, count, manual, total in invoices
-        ]
-    return "\n".join(lines)
+    return "\n".join(lines + invoices + lateness)
 
 
-def _has_invoices(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'marts' "
-            "and table_name = 'fct_invoices'"
-        ).fetchone()[0]
+def _invoice_lines(con: duckdb.DuckDBPyConnection, run_id: str | None) -> list[str]:
+    """What this run issued (the ledger rows with its run id), what waits for its grace period or is held, and
+    the adjustments this run billed."""
+    issued = _rows(
+        con,
+        "select currency, any_value(minor_unit_digits), count(*), count(*) filter (where collection_method = "
+        "'send_invoice'), sum(total_minor) from billing.issued_invoices where issue_run_id = ? "
+        "group by 1 order by 1",
+        [run_id],
     )
+    adjustments = _rows(
+        con,
+        "select l.adjustment_reason, count(*), sum(coalesce(l.late_event_count, 0)) "
+        "from billing.issued_invoice_lines as l join billing.issued_invoices as i using (invoice_id) "
+        "where i.issue_run_id = ? and l.line_type = 'adjustment' group by 1 order by 1",
+        [run_id],
+    )
+    ledger = _one(con, "select count(*) from billing.issued_invoices")
+    drafts = _one(
+        con,
+        "select count(*) filter (where invoice_status = 'draft'), count(*) filter (where invoice_status = 'held') "
+        "from marts.fct_invoices where scenario = 'actual'",
+    )
+    if ledger is None:
+        return []
+    draft_count, held_count = drafts or (0, 0)
+    lines = [
+        f"Invoices issued this run: {sum(row[2] for row in issued)} (billing.issued_invoices; "
+        f"{ledger[0]} in the ledger), {draft_count} in their grace period (drafts)"
+        + (f", {held_count} held (see marts.fct_invoices.hold_reason)" if held_count else "")
+    ]
+    lines += [
+        f"  {currency}: {count} invoices ({manual} send_invoice), total {_major(total, digits)} {currency}"
+        for currency, digits, count, manual, total in issued
+    ]
+    if adjustments:
+        lines.append(
+            f"  adjustment lines: {sum(row[1] for row in adjustments)} ("
+            + ", ".join(
+                f"{reason} {n}" + (f" for {late} late events" if late else "")
+                for reason, n, late in adjustments
+            )
+            + "), correcting earlier invoices"
+        )
+    return lines
+
+
+# The latest arrival days shown in the summary (the whole table is marts.fct_usage_lateness_daily).
+LATENESS_DAYS_SHOWN = 3
+
+
+def _lateness_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    days = _rows(
+        con,
+        "select arrival_date, events_accepted, events_in_open_window, events_after_window_before_issue, "
+        "events_after_issue, events_not_in_a_window, quarantined_percent from marts.fct_usage_lateness_daily "
+        "where files > 0 order by arrival_date desc limit ?",
+        [LATENESS_DAYS_SHOWN],
+    )
+    if not days:
+        return []
+    lines = [
+        "Arrivals by day (marts.fct_usage_lateness_daily): events in an open window / after the window, "
+        "before issue / after issue (adjusted) / in no window; quarantined"
+    ]
+    lines += [
+        f"  {day}: {accepted} events: {open_} / {before_issue} / {after_issue} / {nowhere}; "
+        f"{quarantined or 0}% of rows quarantined"
+        for day, accepted, open_, before_issue, after_issue, nowhere, quarantined in reversed(days)
+    ]
+    return lines
 
 
 def _major(total_minor: int, digits: int) -> str:

@@ -61,10 +61,11 @@ def _warehouse_rows(warehouse: Path, sql: str) -> list[tuple]:
 def test_demo_finalizes_its_invoices_in_the_local_emulator_and_says_how(demo):
     completed, warehouse = demo
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "Run succeeded." in completed.stdout
-    match = STRIPE_LINE.search(completed.stdout)
-    assert match, completed.stdout
-    finalized, charged, sent, declined = map(int, match.groups()[:4])
+    assert completed.stdout.count("Run succeeded.") == 2  # as of Oct 1, then the next day after a late batch
+    runs = STRIPE_LINE.findall(completed.stdout)
+    assert len(runs) == 2, completed.stdout
+    # each run prints what it finalized; together they are every row of stripe.invoice_sync
+    finalized, charged, sent, declined = (sum(int(run[k]) for run in runs) for k in range(4))
     # Both customer classes and the emulator's declining test card (about one card customer in ten) occur.
     assert charged > 0 and sent > 0 and declined > 0
     outcomes = dict(
@@ -93,6 +94,26 @@ def test_demo_finalizes_its_invoices_in_the_local_emulator_and_says_how(demo):
         warehouse, "select count(distinct stripe_invoice_id) from stripe.invoice_sync"
     )[0]
     assert distinct_stripe_ids == finalized
+
+
+def test_the_demos_late_batch_is_billed_as_adjustments_on_the_next_invoices(demo):
+    completed, warehouse = demo
+    assert "adjustment lines:" in completed.stdout and "late events" in completed.stdout
+    adjustments = _warehouse_rows(
+        warehouse,
+        "select l.adjusted_invoice_id, l.adjustment_reason, l.late_event_count, l.amount_minor, s.outcome "
+        "from billing.issued_invoice_lines as l join stripe.invoice_sync as s using (invoice_id) "
+        "where l.line_type = 'adjustment'",
+    )
+    assert adjustments and all(reason == "late_events" and late > 0 for _, reason, late, _, _ in adjustments)
+    assert all(amount > 0 for *_, amount, _ in adjustments)
+    # the invoices they correct are still exactly as issued (the integrity check's hash) and were finalized once
+    (corrected,) = _warehouse_rows(
+        warehouse,
+        "select count(distinct adjusted_invoice_id) from billing.issued_invoice_lines "
+        "where line_type = 'adjustment' and adjusted_invoice_id in (select invoice_id from stripe.invoice_sync)",
+    )[0]
+    assert corrected > 0
 
 
 def test_finance_tieouts_hold_on_the_demo_data(demo):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -24,7 +25,7 @@ class StripeReport:
         return self.outcomes.get("error", 0)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[tuple]:
     """A table a failed run never created reads as empty: the summary still prints what there is."""
     try:
         return con.execute(sql, params or []).fetchall()
@@ -32,10 +33,19 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
         return []
 
 
-def read_stripe_report(warehouse_path: Path) -> StripeReport:
+def read_stripe_report(warehouse_path: Path, since: datetime | None = None) -> StripeReport:
+    """`since` (UTC): only invoices the Stripe step attempted from then on, i.e. what the run just finished did
+    (every run takes up the invoices in error again, so none is left out)."""
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        outcomes = dict(_rows(con, "select outcome, count(*) from stripe.invoice_sync group by 1"))
+        outcomes = dict(
+            _rows(
+                con,
+                "select outcome, count(*) from stripe.invoice_sync "
+                "where $since is null or last_attempted_at >= $since group by 1",
+                {"since": since},
+            )
+        )
         stages = _rows(con, "select dunning_stage, count(*) from stripe.collections group by 1 order by 1")
         errors = _rows(
             con,

@@ -1,5 +1,6 @@
 """Raw customers, subscriptions and usage events, from the landing folder into the warehouse's `raw` schema."""
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -13,6 +14,7 @@ from dagster_billing.settings import billing_paths
 CUSTOMERS_KEY = dg.AssetKey(["raw", "customers"])
 SUBSCRIPTIONS_KEY = dg.AssetKey(["raw", "subscriptions"])
 USAGE_EVENTS_KEY = dg.AssetKey(["raw", "usage_events"])
+INGESTED_FILES_KEY = dg.AssetKey(["raw", "ingested_files"])
 
 
 class UsageIngestionConfig(dg.Config):
@@ -56,17 +58,30 @@ def raw_subscriptions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(
-    key=USAGE_EVENTS_KEY,
-    deps=[CUSTOMERS_KEY],
-    group_name="usage",
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            USAGE_EVENTS_KEY,
+            deps=[CUSTOMERS_KEY],
+            group_name="usage",
+            kinds={"duckdb", "parquet"},
+            description="Usage files ingested exactly once: accepted events (a view), duplicates and quarantine.",
+        ),
+        dg.AssetSpec(
+            INGESTED_FILES_KEY,
+            deps=[CUSTOMERS_KEY],
+            group_name="usage",
+            kinds={"duckdb"},
+            description="One row per landing file ingested: path, SHA-256, when it arrived, and its rows read, "
+            "accepted, duplicate and quarantined (the conservation record).",
+        ),
+    ],
+    name="raw__usage_events",
     pool=WAREHOUSE_POOL,
-    kinds={"duckdb", "parquet"},
-    description="Usage files ingested exactly once: accepted events (a view), duplicates and quarantine.",
 )
 def raw_usage_events(
     context: dg.AssetExecutionContext, config: UsageIngestionConfig, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     paths = billing_paths()
     with warehouse.get_connection() as con:
         report = ingest_usage_files(
@@ -77,12 +92,17 @@ def raw_usage_events(
             future_tolerance_minutes=config.future_tolerance_minutes,
             run_id=context.run.run_id,
         )
+        (files,) = con.execute("select count(*) from raw.ingested_files").fetchone()
     for change in report.changed_files:
         context.log.error(
             f"{change.path} changed after it was ingested (sha256 {change.ingested_sha256[:12]} -> "
             f"{change.current_sha256[:12]}); it was not ingested again. Land corrections as new files."
         )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key=INGESTED_FILES_KEY, metadata={"new_files": len(report.files), "dagster/row_count": files}
+    )
+    yield dg.MaterializeResult(
+        asset_key=USAGE_EVENTS_KEY,
         metadata={
             "new_files": len(report.files),
             "already_ingested_files": report.already_ingested,
@@ -93,7 +113,7 @@ def raw_usage_events(
             "rows_duplicate": report.total("rows_duplicate"),
             "rows_quarantined": report.total("rows_quarantined"),
             "quarantined_by_reason": dg.MetadataValue.json(report.quarantined_by_reason),
-        }
+        },
     )
 
 

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_billing.defs.usage.assets import CUSTOMERS_KEY, SUBSCRIPTIONS_KEY, USAGE_EVENTS_KEY
+from dagster_billing.defs.usage.assets import (
+    CUSTOMERS_KEY,
+    INGESTED_FILES_KEY,
+    SUBSCRIPTIONS_KEY,
+    USAGE_EVENTS_KEY,
+)
 from dagster_billing.ingestion.landing_files import USAGE_FORMATS
 from dagster_billing.settings import billing_paths
 
@@ -20,7 +25,9 @@ Listing = dict[str, list[int]]
 
 usage_ingestion_job = dg.define_asset_job(
     "usage_ingestion_job",
-    selection=dg.AssetSelection.assets(CUSTOMERS_KEY, SUBSCRIPTIONS_KEY, USAGE_EVENTS_KEY),
+    selection=dg.AssetSelection.assets(
+        CUSTOMERS_KEY, SUBSCRIPTIONS_KEY, USAGE_EVENTS_KEY, INGESTED_FILES_KEY
+    ),
     description="Load customers, subscriptions and new usage files; dbt models wait for the nightly run.",
 )
 
