@@ -12,6 +12,7 @@ import duckdb
 import pytest
 import stripe
 
+from dagster_billing import cli
 from dagster_billing.generator import generate_landing
 from dagster_billing.local_stripe.demo import demo_stripe
 from dagster_billing.local_stripe.process import EMULATOR_API_KEY
@@ -180,3 +181,36 @@ def test_a_rerun_adds_no_adjustment(late_event: LateEventScenario) -> None:
 def test_an_invoice_changed_in_stripe_blocks_the_next_run(late_event: LateEventScenario) -> None:
     assert not late_event.tampered_run.success
     assert any("stripe_reconciles" in failure for failure in late_event.tampered_run.failures)
+
+
+def test_explain_shows_the_adjustment_with_its_late_event_and_the_events_behind_usage(
+    late_event: LateEventScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoice_id = late_event.paid_invoice[0]
+    [(carrier,)] = late_event.query(
+        "select invoice_id from marts.fct_invoice_lines where adjusted_invoice_id = ?", [invoice_id]
+    )
+    warehouse = str(late_event.paths.warehouse_path)
+    assert cli.main(["explain", carrier, "--warehouse", warehouse]) == 0
+    shown = capsys.readouterr().out
+    assert f"Invoice {carrier} (issued" in shown
+    assert f"corrects {invoice_id}: late_events, 1 late events" in shown
+    assert "late-evt-1: " in shown and "usage/late/2026-10-01-partner-batch.jsonl row 1" in shown
+    # a usage line lists the events behind it, by landing file and rows
+    [(usage_invoice, events)] = late_event.query(
+        "select invoice_id, count(*) from marts.fct_invoice_line_events where line_type = 'usage' "
+        "group by invoice_id, line_id order by count(*) desc, invoice_id limit 1"
+    )
+    assert cli.main(["explain", usage_invoice, "--warehouse", warehouse]) == 0
+    assert f"{events} events, " in capsys.readouterr().out
+
+
+def test_explain_of_an_unknown_invoice_says_so_in_one_line(
+    late_event: LateEventScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = str(late_event.paths.warehouse_path)
+    assert cli.main(["explain", "inv_nothing", "--warehouse", warehouse]) == 1
+    captured = capsys.readouterr()
+    assert (
+        captured.err.startswith("billing explain: no invoice inv_nothing") and captured.err.count("\n") == 1
+    )
