@@ -148,6 +148,7 @@ def test_definitions_load_job_schedule_and_sensor() -> None:
         "raw/customers",
         "raw/subscriptions",
         "raw/usage_events",
+        "raw/ingested_files",
     }
     # The blocking row-conservation check runs with the sensor's ingestion, not only at night.
     checked = {key.asset_key.to_user_string() for key in ingestion.asset_layer.asset_graph.asset_check_keys}
