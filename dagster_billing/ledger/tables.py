@@ -128,12 +128,12 @@ DDL = (
 
 def ensure_ledger_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ledger on first use; a read-only connection (reconciliation, reports) finds it there."""
-    (present,) = con.execute(
+    found = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? "
         "and table_name in ('issued_invoices', 'issued_invoice_lines')",
         [SCHEMA],
     ).fetchone()
-    if present == 2:
+    if found and found[0] == 2:
         return
     for statement in DDL:
         con.execute(statement)

@@ -46,8 +46,8 @@ final as (
             lines.customer_id = events.customer_id
             and lines.subscription_id = events.subscription_id
             and lines.metric = events.metric
-            and events.occurred_at >= lines.period_start
-            and events.occurred_at < lines.period_end
+            and lines.period_start <= events.occurred_at
+            and lines.period_end > events.occurred_at
 
 )
 

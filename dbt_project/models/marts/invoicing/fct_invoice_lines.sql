@@ -35,10 +35,7 @@ drafts as (
         null::varchar as adjustment_reason,
         null::bigint as late_event_count,
     from computed_lines
-    where not (
-        scenario = 'actual'
-        and invoice_id in (select issued_lines.invoice_id from issued_lines)
-    )
+    where scenario <> 'actual' or invoice_id not in (select issued_lines.invoice_id from issued_lines)
 
 ),
 
