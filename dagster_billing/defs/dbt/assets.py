@@ -32,31 +32,24 @@ def dbt_build_args(as_of: str) -> list[str]:
     return ["build", "--vars", json.dumps({"as_of": as_of})]
 
 
+def _dbt_build_assets(project, name: str, **selection: str) -> dg.AssetsDefinition:
+    """One Dagster step that runs `dbt build` on the models of `selection` (dbt's select/exclude syntax)."""
+
+    @dbt_assets(manifest=project.manifest_path, project=project, name=name, pool=WAREHOUSE_POOL, **selection)
+    def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
+
+    return build
+
+
 def build_dbt_definitions() -> dg.Definitions:
     project = billing_dbt_project()
-
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        name="billing_dbt_models",
-        exclude=AFTER_LEDGER,
-        pool=WAREHOUSE_POOL,
-    )
-    def billing_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
-
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        name="billing_dbt_marts",
-        select=AFTER_LEDGER,
-        pool=WAREHOUSE_POOL,
-    )
-    def billing_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
-
     return dg.Definitions(
-        assets=[billing_dbt_models, billing_dbt_marts], resources={"dbt": dbt_cli_resource(project)}
+        assets=[
+            _dbt_build_assets(project, "billing_dbt_models", exclude=AFTER_LEDGER),
+            _dbt_build_assets(project, "billing_dbt_marts", select=AFTER_LEDGER),
+        ],
+        resources={"dbt": dbt_cli_resource(project)},
     )
 
 
