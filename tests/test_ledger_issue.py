@@ -36,6 +36,7 @@ class Line:
     period_start: datetime | None = None
     pricing_version: str = "2025-01"
     unit_amount: Decimal | None = None
+    hold_reason: str | None = None
 
     @property
     def invoice_id(self) -> str:
@@ -100,7 +101,8 @@ class Ledger:
                 pricing_version varchar, metric varchar, charge_model varchar, tier integer,
                 quantity decimal(38, 12), unit_amount decimal(38, 12), period_start timestamp,
                 period_end timestamp, amount decimal(38, 18), amount_minor bigint, currency varchar,
-                minor_unit_digits integer, rounding_mode varchar, description varchar, billing_at timestamp)"""
+                minor_unit_digits integer, rounding_mode varchar, description varchar, billing_at timestamp,
+                hold_reason varchar)"""
         )
         numbers: dict[str, int] = {}
         for line in lines:
@@ -108,7 +110,7 @@ class Ledger:
             self.con.execute(
                 """insert into intermediate.int_invoice_lines_computed values
                    (?, ?, 'actual', ?, ?, ?, ?, 'sub_1', 'growth', ?, ?, 'per_unit', ?, ?, ?, ?, ?, ?, ?, 'USD', 2,
-                    'half_up', ?, ?)""",
+                    'half_up', ?, ?, ?)""",
                 [
                     line.line_id,
                     line.invoice_id,
@@ -127,6 +129,7 @@ class Ledger:
                     line.amount_minor,
                     f"{line.line_type} {line.metric or ''} {line.quantity}",
                     line.billing_at,
+                    line.hold_reason,
                 ],
             )
 
@@ -309,3 +312,36 @@ def test_the_integrity_check_finds_a_changed_or_deleted_ledger_row(ledger: Ledge
     ]
     ledger.con.execute("delete from billing.issued_invoice_lines where line_type = 'usage'")
     assert changed_invoices(ledger.con).changed == ["inv_cus_a_20261001: issued with 2 lines, has 1 now"]
+
+
+HUGE = "usage of api_calls in 2026-09-01..2026-10-01 prices to about 3.0e+15 USD, more than the 1,000,000,000 USD"
+
+
+def test_a_held_invoice_is_never_issued_and_its_recomputation_never_adjusts(ledger: Ledger) -> None:
+    # every line of a held invoice carries the reason (int_invoice_lines_computed); the held line has amount 0
+    held = [
+        replace(fee("cus_a", OCT_1), hold_reason=HUGE),
+        replace(usage("cus_a", OCT_1, 10, 0), hold_reason=HUGE),
+    ]
+    ledger.compute([*held, fee("cus_b", OCT_1)])
+    summary = ledger.issue(OCT_1 + timedelta(days=1))
+    assert (summary.issued, summary.held) == (1, 1)
+    assert ledger.invoices("cus_a") == []
+    # the usage is corrected: the invoice is issued with its real amount on the next run
+    ledger.compute([fee("cus_a", OCT_1), usage("cus_a", OCT_1, 10, 500), fee("cus_b", OCT_1)])
+    assert (ledger.issue(OCT_1 + timedelta(days=2)).held, ledger.invoices("cus_a")) == (
+        0,
+        [("2026-10-01", 1500, 0, 1500, 0)],
+    )
+    # huge late usage makes the issued invoice's recomputation held: no adjustment (its 0 is not what it costs)
+    ledger.compute(
+        [
+            replace(fee("cus_a", OCT_1), hold_reason=HUGE),
+            replace(usage("cus_a", OCT_1, 10, 0), hold_reason=HUGE),
+            fee("cus_a", NOV_1),
+            fee("cus_b", OCT_1),
+        ]
+    )
+    summary = ledger.issue(NOV_1 + timedelta(days=1))
+    assert (summary.issued, summary.adjustment_lines, summary.pending_adjustment_lines) == (1, 0, 0)
+    assert ledger.lines("inv_cus_a_20261101") == [("base_fee", 1000, 1, None, None, None)]

@@ -14,17 +14,19 @@ import duckdb
 CHECKS = {
     # credit lines (a balance applied or carried) are a means of payment, not revenue; subtotals leave them out
     "revenue lines = sum of their days": (
-        "select count(*) from marts.fct_invoice_lines where scenario = 'actual' and line_type <> 'credit'",
+        "select count(*) from marts.fct_invoice_lines where scenario = 'actual' and line_type <> 'credit' "
+        "and invoice_status <> 'held'",  # a held invoice is not billed, so not revenue
         """select count(*) from marts.fct_invoice_lines as l
            left join (select line_id, sum(amount_minor) as minor
                       from intermediate.int_revenue_allocated_to_days group by line_id) as d using (line_id)
-           where l.scenario = 'actual' and l.line_type <> 'credit' and d.minor is distinct from l.amount_minor""",
+           where l.scenario = 'actual' and l.line_type <> 'credit' and l.invoice_status <> 'held'
+             and d.minor is distinct from l.amount_minor""",
     ),
     "billed = recognized + deferred - unbilled (customer x month end)": (
         "select count(*) from marts.fct_deferred_revenue",
         """with billed as (
                select customer_id, date_trunc('month', billing_at)::date as month, sum(subtotal_minor) as minor
-               from marts.fct_invoices where scenario = 'actual' group by all),
+               from marts.fct_invoices where scenario = 'actual' and invoice_status <> 'held' group by all),
            recognized as (
                select customer_id, revenue_month as month, sum(amount_minor) as minor
                from marts.fct_revenue_daily group by all),

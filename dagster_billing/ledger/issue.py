@@ -8,7 +8,9 @@ Rules (README "Closing the books", DECISIONLOG "Ledger"):
   was billed for it (the issued line plus every adjustment already made to it), the difference becomes an
   `adjustment` line on the customer's next invoice issued, so each difference is billed exactly once;
 - a subtotal below zero is not billed: the invoice totals 0 and the rest is carried as a credit balance
-  (`credit` lines) to the customer's next invoices.
+  (`credit` lines) to the customer's next invoices;
+- an invoice with a held line (`hold_reason`: a line too large to price) is never issued, and an issued invoice
+  whose recomputation is held is not compared (a held line's amount is 0, not what it costs): both wait.
 """
 
 from __future__ import annotations
@@ -38,9 +40,16 @@ class IssueSummary:
     pending_adjustment_lines: int = 0
     credit_carried_customers: int = 0
     waiting_for_grace: int = 0
+    held: int = 0  # invoices past their grace period, not issued: a line too large to price
 
 
-# Step 1: the invoices to issue now (not in the ledger, grace period passed), each with its customer's terms.
+# Invoices of the actual scenario with a held line (every line of such an invoice carries the hold_reason).
+HELD_INVOICES = (
+    f"(select invoice_id from {COMPUTED_LINES} where scenario = 'actual' and hold_reason is not null)"
+)
+
+# Step 1: the invoices to issue now (not in the ledger, grace period passed, none of their lines held), each with
+# its customer's terms.
 _DUE_SQL = f"""
 create or replace temp table ledger_due as
 select
@@ -53,12 +62,14 @@ from {COMPUTED_LINES} as c
 where c.scenario = 'actual'
   and c.billing_at + to_microseconds($grace_us) <= $as_of
   and c.invoice_id not in (select invoice_id from {SCHEMA}.issued_invoices)
+  and c.invoice_id not in {HELD_INVOICES}
 group by c.invoice_id
 """
 
 # Step 2: what has been billed for each line of an issued invoice (its issued line plus its adjustments so far)
 # against what it computes to now. Only invoices billed on or before as_of are compared: the computed model holds
-# no later ones (a re-run for an earlier date must not read them as removed).
+# no later ones (a re-run for an earlier date must not read them as removed). An invoice whose recomputation is
+# held is not compared either: its held line computes to 0, which is not what it costs.
 _DIFFERENCES_SQL = f"""
 create or replace temp table ledger_differences as
 with
@@ -81,7 +92,8 @@ issued_lines as (
 ),
 
 compared_invoices as (
-    select invoice_id, customer_id, issued_at from {SCHEMA}.issued_invoices where billing_at <= $as_of
+    select invoice_id, customer_id, issued_at from {SCHEMA}.issued_invoices
+    where billing_at <= $as_of and invoice_id not in {HELD_INVOICES}
 ),
 
 computed as (
@@ -409,6 +421,12 @@ def _summary(con: duckdb.DuckDBPyConnection, params: dict) -> IssueSummary:
     ).fetchone()
     (summary.credit_carried_customers,) = con.execute(
         "select count(*) from ledger_new_invoices where credit_balance_minor > 0"
+    ).fetchone()
+    (summary.held,) = con.execute(
+        f"""select count(distinct invoice_id) from {COMPUTED_LINES}
+            where scenario = 'actual' and hold_reason is not null and billing_at + to_microseconds($grace_us) <= $as_of
+              and invoice_id not in (select invoice_id from {SCHEMA}.issued_invoices)""",
+        params,
     ).fetchone()
     (summary.waiting_for_grace,) = con.execute(
         f"""select count(distinct invoice_id) from {COMPUTED_LINES}

@@ -14,6 +14,11 @@ from pydantic import AfterValidator, BeforeValidator
 
 MAX_DECIMAL_PLACES = 12
 MAX_INTEGER_DIGITS = 38 - MAX_DECIMAL_PLACES
+#: The largest price, fee, flat amount, minimum or per-event bound (major units). The pricing SQL computes these
+#: exactly outside the per-line check (tier prices as decimal(38, 14), flat amounts and per-event bounds as
+#: decimal(38, 26), minimums through exact_fraction), all safe below 10^11; a line they make too large for its
+#: currency (macro max_line_amount_minor: 10^11 minor units) is held with a reason instead of failing the build.
+MAX_AMOUNT = Decimal(10) ** 11
 
 
 def exact_decimal(value: object) -> Decimal:
@@ -60,6 +65,15 @@ def _not_negative(number: Decimal) -> Decimal:
     return number
 
 
+def _at_most_max_amount(number: Decimal) -> Decimal:
+    if number > MAX_AMOUNT:
+        raise ValueError(
+            f"'{number}' is above the maximum amount {MAX_AMOUNT:,} (10^11 major units); "
+            "no price, fee or minimum can be that large"
+        )
+    return number
+
+
 def _positive(number: Decimal) -> Decimal:
     if number <= 0:
         raise ValueError(f"'{number}' must be greater than 0")
@@ -72,5 +86,7 @@ def _shown(written: object) -> str:
 
 #: A price, fee, quantity or percentage: exact, at least 0, at most 12 decimal places.
 NonNegativeDecimal = Annotated[Decimal, BeforeValidator(exact_decimal), AfterValidator(_not_negative)]
+#: A price, fee, flat amount, minimum or per-event bound: a NonNegativeDecimal of at most MAX_AMOUNT.
+Amount = Annotated[NonNegativeDecimal, AfterValidator(_at_most_max_amount)]
 #: A size that divides (package_size): exact and greater than 0.
 PositiveDecimal = Annotated[Decimal, BeforeValidator(exact_decimal), AfterValidator(_positive)]

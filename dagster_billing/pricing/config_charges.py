@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from dagster_billing.pricing.config_amounts import NonNegativeDecimal, PositiveDecimal
+from dagster_billing.pricing.config_amounts import Amount, NonNegativeDecimal, PositiveDecimal
 from dagster_billing.pricing.config_base import Code, ConfigModel
 
 
@@ -22,8 +22,8 @@ class AmountTier(ConfigModel):
     """A graduated or volume tier: units up to `up_to` (null = no upper bound) cost `unit_amount` each."""
 
     up_to: NonNegativeDecimal | None
-    unit_amount: NonNegativeDecimal = Decimal(0)
-    flat_amount: NonNegativeDecimal = Decimal(0)
+    unit_amount: Amount = Decimal(0)
+    flat_amount: Amount = Decimal(0)
 
 
 class RateTier(ConfigModel):
@@ -31,7 +31,7 @@ class RateTier(ConfigModel):
 
     up_to: NonNegativeDecimal | None
     rate: NonNegativeDecimal
-    flat_amount: NonNegativeDecimal = Decimal(0)
+    flat_amount: Amount = Decimal(0)
 
 
 def tier_order_problem(tiers: list[AmountTier] | list[RateTier]) -> str | None:
@@ -78,7 +78,7 @@ class UnitsCharge(ChargeBase):
 
 class PerUnitCharge(UnitsCharge):
     model: Literal["per_unit"]
-    unit_amount: NonNegativeDecimal
+    unit_amount: Amount
 
 
 class GraduatedCharge(UnitsCharge):
@@ -98,7 +98,7 @@ class VolumeCharge(UnitsCharge):
 class PackageCharge(UnitsCharge):
     model: Literal["package"]
     package_size: PositiveDecimal
-    package_amount: NonNegativeDecimal
+    package_amount: Amount
     rounding: Literal["up", "down"] = "up"
 
 
@@ -118,9 +118,9 @@ class PercentageCharge(ChargeBase):
     model: Literal["percentage"]
     included_units: NonNegativeDecimal | None = None
     rate: NonNegativeDecimal
-    fixed_fee_per_event: NonNegativeDecimal | None = None
-    per_event_min: NonNegativeDecimal | None = None
-    per_event_max: NonNegativeDecimal | None = None
+    fixed_fee_per_event: Amount | None = None
+    per_event_min: Amount | None = None
+    per_event_max: Amount | None = None
 
     _included_units_refused = field_validator("included_units")(_no_included_units)
 

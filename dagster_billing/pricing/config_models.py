@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, ValidationInfo, field_validator
 
-from dagster_billing.pricing.config_amounts import NonNegativeDecimal
+from dagster_billing.pricing.config_amounts import Amount
 from dagster_billing.pricing.config_base import Code, ConfigModel, DisplayName
 from dagster_billing.pricing.config_charges import Charge
 from dagster_billing.pricing.currencies import ISO_4217_CODES
@@ -57,7 +57,7 @@ class Metric(ConfigModel):
 class BaseFee(ConfigModel):
     """The recurring fee per seat (subscription quantity), billed at the start or at the end of each window."""
 
-    amount: NonNegativeDecimal
+    amount: Amount
     timing: Literal["in_advance", "in_arrears"] = "in_advance"
 
 
@@ -73,7 +73,7 @@ class Plan(ConfigModel):
     proration: Proration = "by_second"
     rounding: RoundingMode | None = None
     base_fee: BaseFee | None = None
-    minimum_spend: NonNegativeDecimal | None = None
+    minimum_spend: Amount | None = None
     charges: list[Charge] = []
 
     @field_validator("currency", mode="before")

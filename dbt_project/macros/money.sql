@@ -117,10 +117,16 @@
 
 {% macro default__packages_in(quantity_expr, size_expr, rounding_expr) -%}
     (case {{ rounding_expr }}
-        when 'down' then (({{ quantity_expr }}) * 1000000000000)::hugeint // (({{ size_expr }}) * 1000000000000)::hugeint
-        else ((({{ quantity_expr }}) * 1000000000000)::hugeint + (({{ size_expr }}) * 1000000000000)::hugeint - 1)
-            // (({{ size_expr }}) * 1000000000000)::hugeint
+        when 'down' then {{ _in_millionths_of_millionths(quantity_expr) }} // {{ _in_millionths_of_millionths(size_expr) }}
+        else ({{ _in_millionths_of_millionths(quantity_expr) }} + {{ _in_millionths_of_millionths(size_expr) }} - 1)
+            // {{ _in_millionths_of_millionths(size_expr) }}
     end)::bigint
+{%- endmacro %}
+
+{#- A decimal(38, 12) times 10^12 as an exact hugeint, whole part and fraction apart: `x * 1000000000000` stays a
+    decimal(38, 12), whose 26 integer digits overflow from x = 10^14 on (a window's summed usage can be 10^24). -#}
+{% macro _in_millionths_of_millionths(expr) -%}
+    (trunc({{ expr }})::hugeint * 1000000000000 + ((({{ expr }}) - trunc({{ expr }})) * 1000000000000)::hugeint)
 {%- endmacro %}
 
 {% macro postgres__packages_in(quantity_expr, size_expr, rounding_expr) -%}
@@ -128,6 +134,34 @@
         when 'down' then floor(({{ quantity_expr }}) / ({{ size_expr }}))
         else ceil(({{ quantity_expr }}) / ({{ size_expr }}))
     end)::bigint
+{%- endmacro %}
+
+{#- The most one invoice line may amount to, in minor units: 10^11 (1,000,000,000.00 USD, 100,000,000,000 JPY,
+    100,000,000 KWD), the one place this limit is set. Why: a line's exact amount is decimal(38, 26) (12 integer
+    digits; see as_amount), round_to_minor scales it to minor units inside that type, and the result is a bigint,
+    so a line must stay below 10^12 minor units. Ten times below that, a floating-point estimate (relative error
+    about 1e-16) can decide safely BEFORE the exact product is evaluated, which DuckDB would abort the whole build
+    on (README, Invoices: held invoices). Pricing-config amounts are bounded by MAX_AMOUNT in
+    dagster_billing/pricing/config_amounts.py so the parts priced outside this check (tier prices, flat amounts,
+    per-event bounds, minimums) always fit. -#}
+{% macro max_line_amount_minor() -%}
+    100000000000
+{%- endmacro %}
+
+{#- True when an amount estimated in floating point (`estimate_expr`, major units, never null) is safely below the
+    line limit in a currency with `digits_expr` minor-unit digits: its exact amount can then be computed and
+    rounded. Put the exact expression in a CASE branch guarded by this: DuckDB evaluates a branch only for the
+    rows that take it, so a line that cannot be represented is never multiplied out. -#}
+{% macro fits_in_a_line(estimate_expr, digits_expr) -%}
+    (abs({{ estimate_expr }}) < {{ max_line_amount_minor() }}::double / {{ minor_unit_factor(digits_expr) }})
+{%- endmacro %}
+
+{#- Why a line is held, in words: `what_expr` (text: 'usage of api_calls in 2026-08-01..2026-09-01') prices to
+    about the estimate, more than the line limit in the currency; `check_expr` (text) says what to look at. -#}
+{% macro line_hold_reason(what_expr, estimate_expr, currency_expr, digits_expr, check_expr) -%}
+    {{ what_expr }} || ' prices to about ' || printf('%.1e', {{ estimate_expr }}) || ' ' || {{ currency_expr }}
+    || ', more than the ' || format('{:,}', ({{ max_line_amount_minor() }} // {{ minor_unit_factor(digits_expr) }})::bigint)
+    || ' ' || {{ currency_expr }} || ' a line can hold; ' || {{ check_expr }}
 {%- endmacro %}
 
 {#- An exact decimal as text without trailing zeros (12.500000000000 -> 12.5), for human descriptions. -#}

@@ -80,6 +80,7 @@ def issued_invoices(
             **{f"adjustments {reason}": n for reason, n in sorted(summary.adjustments_by_reason.items())},
             "adjustments waiting for the customer's next invoice": summary.pending_adjustment_lines,
             "invoices in their grace period": summary.waiting_for_grace,
+            "invoices held (a line too large to price; see hold_reason in marts.fct_invoices)": summary.held,
             **{f"issued total {currency} (minor)": n for currency, n in summary.issued_total_minor.items()},
         },
     )

@@ -14,7 +14,8 @@ deferred as (
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
-    where scenario = 'actual'
+    -- a held invoice (a line too large to price) is not billed, so not revenue
+    where scenario = 'actual' and invoice_status <> 'held'
 
 ),
 

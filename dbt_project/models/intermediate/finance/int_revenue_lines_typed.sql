@@ -1,19 +1,20 @@
 {#- Every invoice line of the actual scenario with the revenue type it books to, the instant and revenue day it was
     billed, and how its amount is spread over days (`allocation_basis`). Tax and customer-balance credits are not
-    revenue (tax is owed to an authority, a credit is a means of payment): they are left out here, and only here. -#}
+    revenue (tax is owed to an authority, a credit is a means of payment): they are left out here, and only here. So are
+    held invoices (a line too large to price: not billable until the cause is fixed). -#}
 with
 
 invoice_lines as (
 
     select * from {{ ref('fct_invoice_lines') }}
-    where scenario = 'actual'
+    where scenario = 'actual' and invoice_status <> 'held'
 
 ),
 
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
-    where scenario = 'actual'
+    where scenario = 'actual' and invoice_status <> 'held'
 
 ),
 

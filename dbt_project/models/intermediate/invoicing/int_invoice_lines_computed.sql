@@ -7,7 +7,10 @@
     once its grace period has passed and turns later differences between this model and the ledger into
     adjustment lines; `fct_invoice_lines` is what was (or will be) billed.
     Ids are hashes of the line's identity (never of a run or a row number), so a rebuild from the same events and
-    configs gives byte-identical lines, and a recomputed line of an issued invoice keeps the issued line's id. -#}
+    configs gives byte-identical lines, and a recomputed line of an issued invoice keeps the issued line's id.
+    A line too large to price (its pricing model gave it a `hold_reason` and amount 0) holds its whole invoice:
+    every line of that invoice carries the invoice's reasons in `hold_reason`, the ledger does not issue it and
+    does not compare it with an issued invoice, so a wrong partial invoice is never billed. -#}
 with
 
 fixed_fee_lines as (
@@ -84,10 +87,50 @@ lines_identified as (
 
 ),
 
+-- the invoice's reasons, on every one of its lines: causes (a fee or usage too large) before the true-ups that
+-- wait for them
+invoice_hold_reasons as (
+
+    select
+        invoice_id,
+        hold_reason,
+        min(case when line_type = 'minimum_spend_true_up' then 1 else 0 end) as is_consequence,
+    from lines_identified
+    where hold_reason is not null
+    group by invoice_id, hold_reason
+
+),
+
+invoice_holds as (
+
+    select
+        invoice_id,
+        string_agg(hold_reason, '; ' order by is_consequence, hold_reason) as invoice_hold_reason,
+    from invoice_hold_reasons
+    group by invoice_id
+
+),
+
+lines_held as (
+
+    select
+        lines_identified.*,
+        invoice_holds.invoice_hold_reason,
+    from lines_identified
+    left join invoice_holds
+        on lines_identified.invoice_id = invoice_holds.invoice_id
+
+),
+
 lines_described as (
 
     select
         *,
+        case
+            when hold_reason is not null
+                then plan_name || ' - ' || coalesce(metric_name, metric, replace(line_type, '_', ' '))
+                    || ', ' || period_start_text || ' to ' || period_end_text || ': not priced (held)'
+        end as held_description,
         case line_type
             when 'base_fee'
                 then plan_name || ' base fee'
@@ -150,7 +193,7 @@ lines_described as (
             when 'usage' then 4
             when 'minimum_spend_true_up' then 5
         end as line_type_order,
-    from lines_identified
+    from lines_held
 
 ),
 
@@ -182,8 +225,9 @@ final as (
         currency,
         minor_unit_digits,
         rounding_mode,
-        description,
+        coalesce(held_description, description) as description,
         billing_at,
+        invoice_hold_reason as hold_reason,
     from lines_described
 
 )

@@ -6,7 +6,9 @@
     the window's start is billed the window's fee on the invoice at the window's start; a change inside the window
     gives, on the invoice at its end, a credit for the unused part of what was billed in advance and a charge for
     each new segment's part. In arrears: each segment pays its part on the invoice at the window's end. Trial
-    segments pay nothing. See DECISIONLOG.md (Proration). -#}
+    segments pay nothing. See DECISIONLOG.md (Proration). A fee times seats too large for one line (fits_in_a_line,
+    estimated in floating point before the exact product) is not prorated: its lines get amount 0 and a
+    `hold_reason`, and their invoices are held. -#}
 with
 
 segments as (
@@ -46,7 +48,12 @@ segments_measured as (
 
     select
         * exclude (period_start_local_date, segment_start_local_date, segment_end_local_date),
-        base_fee_amount * quantity as fee_per_period,
+        base_fee_amount::double * quantity as fee_estimate,
+        -- a fee above the line limit is never multiplied out: exact_fraction would overflow on it
+        case
+            when {{ fits_in_a_line('base_fee_amount::double * quantity', 'minor_unit_digits') }}
+                then base_fee_amount * quantity
+        end as fee_per_period,
         case proration_unit
             when 'day' then date_diff('day', period_start_local_date, window_end_date)
             else {{ seconds_between('period_start', 'window_end') }}
@@ -148,6 +155,13 @@ final as (
         plan_id,
         plan_name,
         pricing_version,
+        case
+            when fee_per_period is null
+                then {{ line_hold_reason(
+                    "'the base fee of ' || plan_name || ' for ' || quantity || ' seats'",
+                    'fee_estimate', 'currency', 'minor_unit_digits', "'check the subscription''s seats'"
+                ) }}
+        end as hold_reason,
         null::varchar as metric,
         null::varchar as metric_name,
         'base_fee' as charge_model,
@@ -169,7 +183,7 @@ final as (
         end as period_end_date,
         window_start,
         window_end,
-        amount,
+        coalesce(amount, {{ as_amount('0') }}) as amount,
         minor_unit_digits,
         rounding_mode,
         -- the share of the period billed, for the description
@@ -181,7 +195,7 @@ final as (
         units_in_period,
         proration_unit,
     from fee_lines
-    where line_period_end > line_period_start and amount <> 0
+    where line_period_end > line_period_start and (amount <> 0 or amount is null)
 
 )
 

@@ -4,7 +4,20 @@
     segment of every window, in every pricing scenario, applied to the segment's usage. Usage is never prorated:
     each event was aggregated under the subscription in force when it occurred, and tiers apply per subscription
     segment. A charge with no usage still exists (a tier-1 flat fee is owed at zero quantity, as Stripe and Lago
-    bill it); lines with neither quantity nor amount are dropped. Semantics: DECISIONLOG.md (Charge models). -#}
+    bill it); lines with neither quantity nor amount are dropped. Semantics: DECISIONLOG.md (Charge models).
+    Every line is first estimated in floating point (`amount_estimate`); only a line that fits (macro
+    fits_in_a_line) is priced exactly, inside a CASE branch, so usage too large to represent (thousands of events at
+    the 10^15 maximum) never aborts the build: the line gets amount 0 and a `hold_reason`, and its invoice is held
+    (int_invoice_lines_computed). -#}
+{%- set per_unit_estimate = 'billable_quantity::double * unit_amount::double' %}
+{%- set packages_estimate -%}
+    case package_rounding
+        when 'down' then floor(billable_quantity::double / package_size::double)
+        else ceil(billable_quantity::double / package_size::double)
+    end
+{%- endset %}
+{%- set tier_estimate = 'quantity_in_tier::double * tier_unit_price::double + tier_flat_amount::double' %}
+{%- set volume_estimate = 'billable_quantity::double * tier_unit_price::double + tier_flat_amount::double' %}
 with
 
 subscription_segments as (
@@ -112,25 +125,48 @@ per_unit_lines as (
         billable_quantity as line_quantity,
         unit_amount as line_unit_amount,
         0::decimal(38, 12) as flat_amount,
-        {{ as_amount('billable_quantity * unit_amount') }} as amount,
+        {{ per_unit_estimate }} as amount_estimate,
+        case
+            when {{ fits_in_a_line(per_unit_estimate, 'minor_unit_digits') }}
+                then {{ as_amount('billable_quantity * unit_amount') }}
+        end as amount,
     from charges_applied
     where charge_model = 'per_unit'
+
+),
+
+packages_estimated as (
+
+    select
+        *,
+        null::integer as tier,
+        -- a package count above 10^15 would overflow packages_in's bigint long before any amount limit
+        {{ packages_estimate }} < 1e15
+        and {{ fits_in_a_line('(' ~ packages_estimate ~ ') * package_amount::double', 'minor_unit_digits') }}
+            as is_representable,
+        ({{ packages_estimate }}) * package_amount::double as amount_estimate,
+    from charges_applied
+    where charge_model = 'package'
 
 ),
 
 package_lines as (
 
     select
-        *,
-        null::integer as tier,
-        {{ packages_in('billable_quantity', 'package_size', 'package_rounding') }}::decimal(38, 12) as line_quantity,
+        * exclude (is_representable),
+        case
+            when is_representable
+                then {{ packages_in('billable_quantity', 'package_size', 'package_rounding') }}::decimal(38, 12)
+        end as line_quantity,
         package_amount as line_unit_amount,
         0::decimal(38, 12) as flat_amount,
-        {{ as_amount(
-            packages_in('billable_quantity', 'package_size', 'package_rounding') ~ ' * package_amount'
-        ) }} as amount,
-    from charges_applied
-    where charge_model = 'package'
+        case
+            when is_representable
+                then {{ as_amount(
+                    packages_in('billable_quantity', 'package_size', 'package_rounding') ~ ' * package_amount'
+                ) }}
+        end as amount,
+    from packages_estimated
 
 ),
 
@@ -185,8 +221,12 @@ graduated_lines as (
         quantity_in_tier::decimal(38, 12) as line_quantity,
         tier_unit_amount as line_unit_amount,
         tier_flat_amount as flat_amount,
+        {{ tier_estimate }} as amount_estimate,
         -- every term in the amount type, so no type resolution narrows the scale (see int_usage_percentage_fees_summed)
-        {{ as_amount('quantity_in_tier * tier_unit_price') }} + {{ as_amount('tier_flat_amount') }} as amount,
+        case
+            when {{ fits_in_a_line(tier_estimate, 'minor_unit_digits') }}
+                then {{ as_amount('quantity_in_tier * tier_unit_price') }} + {{ as_amount('tier_flat_amount') }}
+        end as amount,
     from charges_tiered
     where charge_model in ('graduated', 'graduated_percentage') and is_entered
 
@@ -204,7 +244,11 @@ volume_lines as (
         billable_quantity as line_quantity,
         tier_unit_amount as line_unit_amount,
         tier_flat_amount as flat_amount,
-        {{ as_amount('billable_quantity * tier_unit_price') }} + {{ as_amount('tier_flat_amount') }} as amount,
+        {{ volume_estimate }} as amount_estimate,
+        case
+            when {{ fits_in_a_line(volume_estimate, 'minor_unit_digits') }}
+                then {{ as_amount('billable_quantity * tier_unit_price') }} + {{ as_amount('tier_flat_amount') }}
+        end as amount,
     from charges_tiered
     where charge_model = 'volume' and contains_quantity
 
@@ -218,7 +262,12 @@ percentage_lines as (
         coalesce(percentage_fees.summed_quantity, 0)::decimal(38, 12) as line_quantity,
         null::decimal(38, 12) as line_unit_amount,
         0::decimal(38, 12) as flat_amount,
-        coalesce(percentage_fees.fee_amount, {{ as_amount('0') }}) as amount,
+        coalesce(percentage_fees.fee_estimate, 0) as amount_estimate,
+        -- int_usage_percentage_fees_summed leaves fee_amount null where even its own (looser) check fails
+        case
+            when {{ fits_in_a_line('coalesce(percentage_fees.fee_estimate, 0)', 'charges_applied.minor_unit_digits') }}
+                then coalesce(percentage_fees.fee_amount, {{ as_amount('0') }})
+        end as amount,
     from charges_applied
     left join percentage_fees
         on
@@ -275,11 +324,22 @@ final as (
         window_end_date as period_end_date,
         window_start,
         window_end,
-        amount,
+        -- a held line (not representable) has amount 0; its invoice is held, never issued with it
+        coalesce(amount, {{ as_amount('0') }}) as amount,
+        amount_estimate,
+        case
+            when amount is null
+                then {{ line_hold_reason(
+                    "'usage of ' || metric || ' in ' || strftime(window_start_date, '%Y-%m-%d') || '..'"
+                    ~ " || strftime(window_end_date, '%Y-%m-%d')",
+                    'amount_estimate', 'currency', 'minor_unit_digits',
+                    "'check the events (quantity_above_maximum is 10^15 per event)'"
+                ) }}
+        end as hold_reason,
         minor_unit_digits,
         rounding_mode,
     from usage_lines
-    where line_quantity <> 0 or amount <> 0
+    where line_quantity <> 0 or amount <> 0 or amount is null
 
 )
 

@@ -1,6 +1,7 @@
 {#- Every invoice line as billed or to be billed: the lines of issued invoices exactly as the ledger froze them
     (adjustment and credit lines included), then the lines of invoices not issued yet (`draft`: their grace period
-    has not passed) as computed now. Scenarios other than `actual` are never issued, so always draft. -#}
+    has not passed) as computed now. Scenarios other than `actual` are never issued, so always draft. An invoice
+    with a line too large to price is `held` (never issued) with its `hold_reason` on every line. -#}
 with
 
 issued_lines as (
@@ -21,6 +22,7 @@ issued as (
         *,
         'actual' as scenario,
         'issued' as invoice_status,
+        null::varchar as hold_reason,
     from issued_lines
 
 ),
@@ -29,7 +31,7 @@ drafts as (
 
     select
         *,
-        'draft' as invoice_status,
+        case when hold_reason is null then 'draft' else 'held' end as invoice_status,
         null::varchar as adjusted_invoice_id,
         null::varchar as adjusted_line_id,
         null::varchar as adjustment_reason,
@@ -46,6 +48,7 @@ final as (
         invoice_id,
         scenario,
         invoice_status,
+        hold_reason,
         customer_id,
         billing_date,
         line_number,
@@ -78,6 +81,7 @@ final as (
         invoice_id,
         scenario,
         invoice_status,
+        hold_reason,
         customer_id,
         billing_date,
         line_number,

@@ -1,6 +1,7 @@
 {#- One invoice per customer, billing date and scenario. Issued invoices come from the ledger exactly as issued
     (totals, credit applied, the customer's terms at issue) with their Stripe state; drafts (grace period not
-    passed, and every non-actual scenario) are summed from their computed lines with today's customer terms. -#}
+    passed, and every non-actual scenario) are summed from their computed lines with today's customer terms; a
+    `held` invoice (a line too large to price) is a draft that is never issued, with its `hold_reason`. -#}
 with
 
 invoice_lines as (
@@ -34,6 +35,8 @@ draft_totals as (
         scenario,
         customer_id,
         billing_date,
+        min(invoice_status) as invoice_status,
+        min(hold_reason) as hold_reason,
         min(billing_at) as billing_at,
         min(currency) as currency,
         min(minor_unit_digits) as minor_unit_digits,
@@ -47,7 +50,7 @@ draft_totals as (
             list_sort(list_distinct(list(pricing_version) filter (where pricing_version is not null))), ', '
         ) as pricing_version,
     from invoice_lines
-    where invoice_status = 'draft'
+    where invoice_status in ('draft', 'held')
     group by invoice_id, scenario, customer_id, billing_date
 
 ),
@@ -57,7 +60,8 @@ drafts as (
     select
         draft_totals.invoice_id,
         draft_totals.scenario,
-        'draft' as invoice_status,
+        draft_totals.invoice_status,
+        draft_totals.hold_reason,
         draft_totals.customer_id,
         draft_totals.billing_date,
         draft_totals.billing_at,
@@ -92,6 +96,7 @@ issued as (
         invoice_id,
         'actual' as scenario,
         'issued' as invoice_status,
+        null::varchar as hold_reason,
         customer_id,
         billing_date,
         billing_at,
@@ -128,6 +133,7 @@ final as (
         invoices.invoice_id,
         invoices.scenario,
         invoices.invoice_status,
+        invoices.hold_reason,
         invoices.customer_id,
         invoices.billing_date,
         invoices.billing_at,
