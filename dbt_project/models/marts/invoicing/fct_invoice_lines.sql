@@ -41,6 +41,14 @@ drafts as (
 
 ),
 
+lines as (
+
+    select * from issued
+    union all by name
+    select * from drafts
+
+),
+
 final as (
 
     select
@@ -74,40 +82,7 @@ final as (
         adjusted_line_id,
         adjustment_reason,
         late_event_count,
-    from issued
-    union all by name
-    select
-        line_id,
-        invoice_id,
-        scenario,
-        invoice_status,
-        hold_reason,
-        customer_id,
-        billing_date,
-        line_number,
-        line_type,
-        subscription_id,
-        plan_id,
-        pricing_version,
-        metric,
-        charge_model,
-        tier,
-        quantity,
-        unit_amount,
-        period_start,
-        period_end,
-        amount,
-        amount_minor,
-        currency,
-        minor_unit_digits,
-        rounding_mode,
-        description,
-        billing_at,
-        adjusted_invoice_id,
-        adjusted_line_id,
-        adjustment_reason,
-        late_event_count,
-    from drafts
+    from lines
 
 )
 
