@@ -106,7 +106,7 @@ def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path) -> int:
         return EXIT_STRIPE_ERRORS
     print("Run succeeded.")
     print(
-        f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*, marts.*, stripe.*)"
+        f"Query it: .venv/bin/duckdb -readonly {paths.warehouse_path}   (tables: raw.*, staging.*, intermediate.*, marts.*, billing.* (the ledger), stripe.*)"
     )
     return EXIT_OK
 

@@ -193,7 +193,7 @@ def test_explain_shows_the_adjustment_with_its_late_event_and_the_events_behind_
     warehouse = str(late_event.paths.warehouse_path)
     assert cli.main(["explain", carrier, "--warehouse", warehouse]) == 0
     shown = capsys.readouterr().out
-    assert f"Invoice {carrier} (issued" in shown
+    assert f"Invoice {carrier} (issued 20" in shown
     assert f"corrects {invoice_id}: late_events, 1 late events" in shown
     assert "late-evt-1: " in shown and "usage/late/2026-10-01-partner-batch.jsonl row 1" in shown
     # a usage line lists the events behind it, by landing file and rows

@@ -107,8 +107,8 @@ def explain_invoice(con: duckdb.DuckDBPyConnection, invoice_id: str) -> str:
     ) = _header(con, invoice_id)
     money = lambda minor: _money(minor, digits, currency)  # noqa: E731
     out = [
-        f"Invoice {invoice_id} ({status}"
-        + (f", issued {_when(issued_at)}" if issued_at else "")
+        f"Invoice {invoice_id} ("
+        + (f"issued {_when(issued_at)}" if issued_at else status)
         + (f"; Stripe {stripe_id}: {stripe_outcome}, {stripe_status}" if stripe_id else "")
         + (f"; scenario {scenario}" if scenario != "actual" else "")
         + ")",
