@@ -104,6 +104,18 @@ class Ledger:
                 minor_unit_digits integer, rounding_mode varchar, description varchar, billing_at timestamp,
                 hold_reason varchar)"""
         )
+        # int_invoices_computed, as dbt builds it: each invoice's currency and its customer's terms
+        self.con.execute(
+            """create or replace view intermediate.int_invoices_computed as
+               select l.invoice_id, l.scenario, any_value(l.currency) as currency,
+                      any_value(l.minor_unit_digits) as minor_unit_digits, c.collection_method,
+                      c.days_until_due, l.billing_date + coalesce(c.days_until_due, 0) as due_date,
+                      c.stripe_customer_id
+               from intermediate.int_invoice_lines_computed as l
+               join staging.stg_customers as c using (customer_id)
+               group by l.invoice_id, l.scenario, l.billing_date, c.collection_method, c.days_until_due,
+                        c.stripe_customer_id"""
+        )
         numbers: dict[str, int] = {}
         for line in lines:
             numbers[line.invoice_id] = numbers.get(line.invoice_id, 0) + 1

@@ -23,6 +23,7 @@ import duckdb
 from dagster_billing.ledger.tables import LINE_COLUMNS, SCHEMA, content_hash_sql, ensure_ledger_tables
 
 COMPUTED_LINES = "intermediate.int_invoice_lines_computed"
+COMPUTED_INVOICES = "intermediate.int_invoices_computed"
 DEFAULT_GRACE_PERIOD = timedelta(hours=24)
 # The ledger's rows of the invoices issued now (hashing only those, not the whole history).
 NEW_LEDGER_LINES = (
@@ -239,32 +240,29 @@ union all by name
 select * from adjustments
 """
 
-# Step 4: headers, before credit balances (subtotal = every line so far).
-_HEADERS_SQL = """
+# Step 4: headers, before credit balances (subtotal = every line so far, adjustments included); currency and the
+# customer's terms (due date) as int_invoices_computed states them, frozen at issue.
+_HEADERS_SQL = f"""
 create or replace temp table ledger_new_headers as
 select
     due.invoice_id,
     due.customer_id,
     due.billing_date,
     due.billing_at,
-    any_value(l.currency) as currency,
-    any_value(l.minor_unit_digits) as minor_unit_digits,
-    customers.collection_method,
-    customers.days_until_due,
-    case
-        when customers.collection_method = 'send_invoice'
-            then (due.billing_date + coalesce(customers.days_until_due, 0))::date
-        else due.billing_date
-    end as due_date,
+    terms.currency,
+    terms.minor_unit_digits,
+    terms.collection_method,
+    terms.days_until_due,
+    terms.due_date,
     min(l.period_start) as period_start,
     max(l.period_end) as period_end,
     sum(l.amount_minor)::bigint as subtotal_minor,
     array_to_string(list_sort(list_distinct(list(l.pricing_version))), ', ') as pricing_version,
-    customers.stripe_customer_id,
+    terms.stripe_customer_id,
     due.due_rank,
 from ledger_due as due
 inner join ledger_new_lines as l on l.invoice_id = due.invoice_id
-inner join staging.stg_customers as customers on customers.customer_id = due.customer_id
+inner join {COMPUTED_INVOICES} as terms on terms.invoice_id = due.invoice_id and terms.scenario = 'actual'
 group by all
 """
 

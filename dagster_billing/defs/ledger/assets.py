@@ -14,7 +14,7 @@ from dagster_billing.ledger.issue import DEFAULT_GRACE_PERIOD, issue_due_invoice
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
 ISSUED_INVOICE_LINES = dg.AssetKey(["billing", "issued_invoice_lines"])
 COMPUTED_LINES = dg.AssetKey(["intermediate", "int_invoice_lines_computed"])
-STG_CUSTOMERS = dg.AssetKey(["staging", "stg_customers"])
+COMPUTED_INVOICES = dg.AssetKey(["intermediate", "int_invoices_computed"])
 
 
 class LedgerConfig(dg.Config):
@@ -42,7 +42,7 @@ def as_of_instant(as_of: str) -> datetime:
     specs=[
         dg.AssetSpec(
             ISSUED_INVOICES,
-            deps=[COMPUTED_LINES, STG_CUSTOMERS],
+            deps=[COMPUTED_LINES, COMPUTED_INVOICES],
             group_name="ledger",
             description="The append-only ledger of issued invoices (billing.issued_invoices): every `actual` "
             "invoice whose grace period has passed, frozen with its totals, credit applied and the customer's "

@@ -1,14 +1,8 @@
 {#- One invoice per customer, billing date and scenario. Issued invoices come from the ledger exactly as issued
     (totals, credit applied, the customer's terms at issue) with their Stripe state; drafts (grace period not
-    passed, and every non-actual scenario) are summed from their computed lines with today's customer terms; a
+    passed, and every non-actual scenario) are int_invoices_computed: their computed lines with today's terms; a
     `held` invoice (a line too large to price) is a draft that is never issued, with its `hold_reason`. -#}
 with
-
-invoice_lines as (
-
-    select * from {{ ref('fct_invoice_lines') }}
-
-),
 
 issued_invoices as (
 
@@ -16,9 +10,9 @@ issued_invoices as (
 
 ),
 
-customers as (
+computed_invoices as (
 
-    select * from {{ ref('stg_customers') }}
+    select * from {{ ref('int_invoices_computed') }}
 
 ),
 
@@ -28,65 +22,33 @@ stripe_sync as (
 
 ),
 
-draft_totals as (
+drafts as (
 
     select
         invoice_id,
         scenario,
+        case when hold_reason is null then 'draft' else 'held' end as invoice_status,
+        hold_reason,
         customer_id,
         billing_date,
-        min(invoice_status) as invoice_status,
-        min(hold_reason) as hold_reason,
-        min(billing_at) as billing_at,
-        min(currency) as currency,
-        min(minor_unit_digits) as minor_unit_digits,
-        min(period_start) as period_start,
-        max(period_end) as period_end,
-        count(*)::integer as line_count,
-        sum(amount_minor)::bigint as subtotal_minor,
-        -- the distinct versions in order, joined by ', ' (as `string_agg(distinct ... order by ...)` gives them, which
-        -- costs a second aggregation, a join and a sort per invoice)
-        array_to_string(
-            list_sort(list_distinct(list(pricing_version) filter (where pricing_version is not null))), ', '
-        ) as pricing_version,
-    from invoice_lines
-    where invoice_status in ('draft', 'held')
-    group by invoice_id, scenario, customer_id, billing_date
-
-),
-
-drafts as (
-
-    select
-        draft_totals.invoice_id,
-        draft_totals.scenario,
-        draft_totals.invoice_status,
-        draft_totals.hold_reason,
-        draft_totals.customer_id,
-        draft_totals.billing_date,
-        draft_totals.billing_at,
-        draft_totals.currency,
-        draft_totals.minor_unit_digits,
-        customers.collection_method,
-        customers.days_until_due,
-        case
-            when customers.collection_method = 'send_invoice'
-                then (draft_totals.billing_date + coalesce(customers.days_until_due, 0))::date
-            else draft_totals.billing_date
-        end as due_date,
-        draft_totals.period_start,
-        draft_totals.period_end,
-        draft_totals.line_count,
-        draft_totals.subtotal_minor,
+        billing_at,
+        currency,
+        minor_unit_digits,
+        collection_method,
+        days_until_due,
+        due_date,
+        period_start,
+        period_end,
+        line_count,
+        subtotal_minor,
         0::bigint as credit_minor,
-        draft_totals.subtotal_minor as total_minor,
+        subtotal_minor as total_minor,
         null::bigint as credit_balance_minor,
-        draft_totals.pricing_version,
-        customers.stripe_customer_id,
+        pricing_version,
+        stripe_customer_id,
         null::timestamp as issued_at,
-    from draft_totals
-    inner join customers
-        on draft_totals.customer_id = customers.customer_id
+    from computed_invoices
+    where scenario <> 'actual' or invoice_id not in (select issued_invoices.invoice_id from issued_invoices)
 
 ),
 
