@@ -59,7 +59,7 @@ def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: da
     )
 
 
-def _run(paths: BillingPaths, as_of: str) -> int:
+def _run(paths: BillingPaths, as_of: str, *, full_refresh: bool = False) -> int:
     """Expected failures (the warehouse in use, a failed step, Stripe errors, a stop signal) end in one line on
     stderr and an exit code (see EXIT_*), never a traceback; the full story is in the log file."""
     from dagster_billing.pipeline_run import RunInterrupted, WarehouseInUse, stop_children_on_signal
@@ -67,7 +67,7 @@ def _run(paths: BillingPaths, as_of: str) -> int:
     log_path = paths.warehouse_path.parent / "logs" / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
     try:
         with stop_children_on_signal():
-            return _run_and_report(paths, as_of, log_path)
+            return _run_and_report(paths, as_of, log_path, full_refresh=full_refresh)
     except WarehouseInUse as busy:
         print(f"billing run: {busy}", file=sys.stderr)
         return EXIT_WAREHOUSE_IN_USE
@@ -76,18 +76,19 @@ def _run(paths: BillingPaths, as_of: str) -> int:
         return stop.exit_code
 
 
-def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path) -> int:
+def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path, *, full_refresh: bool = False) -> int:
     from dagster_billing.pipeline_run import check_warehouse_free, run_pipeline, warehouse_lock_errors
     from dagster_billing.run_summary import run_summary
     from dagster_billing.stripe_sync.run_summary import read_stripe_report, stripe_summary
 
     check_warehouse_free(paths.warehouse_path)  # before anything starts: a clear line instead of failed steps
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"Running every asset as of {as_of} (dbt and Dagster output: {log_path}) ...", flush=True)
+    mode = "full refresh" if full_refresh else "new files only"
+    print(f"Running every asset as of {as_of}, {mode} (dbt and Dagster output: {log_path}) ...", flush=True)
     # dagster-dbt echoes every dbt log line to stdout, Dagster logs step failures with their stack trace to stderr:
     # both go to the log file so the summary stays readable.
     with log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        result = run_pipeline(paths, as_of)
+        result = run_pipeline(paths, as_of, full_refresh=full_refresh)
     with warehouse_lock_errors(paths.warehouse_path):
         print(run_summary(paths, result.run_id))
         report = read_stripe_report(paths.warehouse_path, since=result.started_at)
@@ -117,7 +118,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(_paths(args), args.as_of)
+    return _run(_paths(args), args.as_of, full_refresh=args.full_refresh)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -208,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="materialize every asset through Dagster and print a summary")
     _add_path_options(run)
     run.add_argument("--as-of", required=True, help="bill up to this UTC date (YYYY-MM-DD)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the usage aggregates from every event instead of folding in only new files (same "
+        "invoices; the ledger of issued invoices is kept as it is)",
+    )
     run.set_defaults(handler=cmd_run)
 
     explain = commands.add_parser(

@@ -77,16 +77,21 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def run_pipeline(
-    paths: BillingPaths, as_of: str, *, future_tolerance_minutes: int | None = None
+    paths: BillingPaths,
+    as_of: str,
+    *,
+    future_tolerance_minutes: int | None = None,
+    full_refresh: bool = False,
 ) -> PipelineRun:
-    """Everything from the landing folder to the marts, with the embedded defaults of `paths`."""
+    """Everything from the landing folder to the marts, with the embedded defaults of `paths`. A daily run folds
+    only new files into the incremental usage models; `full_refresh` rebuilds them from every event."""
     paths.export_env()
     ensure_warehouse_file(paths.warehouse_path)
     from dagster_billing.definitions import defs  # after export_env: resources read the paths when built
 
     definitions = defs()
     job = definitions.resolve_implicit_global_asset_job_def()
-    ops: dict = as_of_ops_config(as_of)
+    ops: dict = as_of_ops_config(as_of, full_refresh=full_refresh)
     if future_tolerance_minutes is not None:
         ops["raw__usage_events"] = {"config": {"future_tolerance_minutes": future_tolerance_minutes}}
     # The CLI prints its own summary; Dagster's console shows only warnings and errors (the UI keeps everything).

@@ -5,15 +5,14 @@ invoice lines as they compute now (`int_invoice_lines_computed`); the Python ass
 freezes the due ones into the ledger; `billing_dbt_marts` builds what reads the ledger (the invoice marts with
 their status and Stripe state, and the finance marts)."""
 
-import json
-from datetime import datetime, timezone
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
+from dagster_billing.defs.dbt.build_args import dbt_build_args
 from dagster_billing.defs.dbt.project import billing_dbt_project, dbt_cli_resource
-from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL
+from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
+from dagster_billing.ingestion.usage_watermark import usage_folded_through_file_id
 
 # Everything downstream of the ledger and of the Stripe step's table (dbt selection syntax).
 AFTER_LEDGER = "source:billing+ source:stripe+"
@@ -24,20 +23,30 @@ class DbtBuildConfig(dg.Config):
         default="",
         description="Bill up to this UTC date or timestamp (YYYY-MM-DD[ HH:MM:SS]); empty means today at 00:00 UTC.",
     )
-
-
-def dbt_build_args(as_of: str) -> list[str]:
-    """The dbt command for a run: `as_of` is always passed so a rebuild for the same date gives the same rows."""
-    as_of = as_of or datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    return ["build", "--vars", json.dumps({"as_of": as_of})]
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental usage models from every event (dbt --full-refresh) and run every "
+        "test; the invoice ledger is never rebuilt. Off: fold in only the new files' events.",
+    )
 
 
 def _dbt_build_assets(project, name: str, **selection: str) -> dg.AssetsDefinition:
     """One Dagster step that runs `dbt build` on the models of `selection` (dbt's select/exclude syntax)."""
 
     @dbt_assets(manifest=project.manifest_path, project=project, name=name, pool=WAREHOUSE_POOL, **selection)
-    def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
+    def build(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        config: DbtBuildConfig,
+    ):
+        # read before dbt starts: DuckDB lets one process hold the file
+        with warehouse.get_connection() as con:
+            folded_through = usage_folded_through_file_id(con)
+        args = dbt_build_args(
+            config.as_of, full_refresh=config.full_refresh, events_tested_after_file_id=folded_through
+        )
+        yield from dbt.cli(args, context=context).stream()
 
     return build
 

@@ -17,13 +17,14 @@ def billing_as_of(scheduled_execution_time: datetime) -> str:
     return scheduled_execution_time.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
-def as_of_ops_config(as_of: str) -> dict:
+def as_of_ops_config(as_of: str, *, full_refresh: bool = False) -> dict:
     """The ops config of one billing run: dbt bills and the ledger issues up to `as_of`, and dunning counts days
     overdue up to it too (so a backfilled tick computes the stages as they were that day). `billing run` uses
-    the same."""
+    the same. `full_refresh` rebuilds dbt's incremental usage models from every event (never the ledger)."""
+    dbt_config = {"as_of": as_of, "full_refresh": full_refresh}
     return {
-        "billing_dbt_models": {"config": {"as_of": as_of}},
-        "billing_dbt_marts": {"config": {"as_of": as_of}},
+        "billing_dbt_models": {"config": dbt_config},
+        "billing_dbt_marts": {"config": dbt_config},
         "issued_invoices": {"config": {"as_of": as_of}},
         "stripe__collections": {"config": {"as_of": as_of}},
     }

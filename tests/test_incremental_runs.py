@@ -1,0 +1,189 @@
+"""A daily run folds only the new files into the stored usage aggregates, and gives the same usage, invoice lines
+and invoices as a full refresh on the same data; a full refresh leaves the ledger of issued invoices as it is.
+
+One history (billed as of Oct 1), then a new day: usage on Oct 1 for many customers (sum, max, latest and
+unique_count metrics), a late event in an issued window, and a backdated cancellation in subscriptions.csv
+(that customer's events are re-placed in full)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pytest
+
+from dagster_billing.generator import generate_landing
+from dagster_billing.pipeline_run import PipelineRun, run_pipeline
+from dagster_billing.settings import REPO_ROOT, BillingPaths
+
+# Aggregates are compared through the view pricing reads (the stored distinct-value lists have no order).
+USAGE_SQL = """
+select customer_id, window_start, subscription_id, metric, billing_status, event_count, sum_quantity,
+       max_quantity, latest_quantity, unique_count, billed_quantity, first_event_at, last_event_at
+from intermediate.int_usage_aggregated_to_billing_windows order by all
+"""
+INVOICE_LINES_SQL = "select * exclude (line_id) from intermediate.int_invoice_lines_computed order by all"
+INVOICES_SQL = (
+    "select invoice_id, customer_id, billing_date, invoice_status, subtotal_minor, total_minor "
+    "from marts.fct_invoices order by all"
+)
+LEDGER_SQL = "select * from billing.issued_invoice_lines order by line_id"
+NEW_DAY_METRICS = ("api_calls", "storage_gb", "seats_in_use", "active_users", "compute_minutes")
+
+
+def _query(paths: BillingPaths, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(paths.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _snapshot(paths: BillingPaths) -> dict[str, list[tuple]]:
+    return {
+        name: _query(paths, sql)
+        for name, sql in (
+            ("usage", USAGE_SQL),
+            ("invoice_lines", INVOICE_LINES_SQL),
+            ("invoices", INVOICES_SQL),
+            ("ledger", LEDGER_SQL),
+        )
+    }
+
+
+def _land_new_day(paths: BillingPaths, customers: list[str]) -> None:
+    events = []
+    for n, customer_id in enumerate(customers):
+        for k, metric in enumerate(NEW_DAY_METRICS):
+            events.append(
+                {
+                    "event_id": f"new-day-{n}-{k}",
+                    "customer_id": customer_id,
+                    "metric": metric,
+                    "quantity": str(3 + n + k),
+                    "occurred_at": f"2026-10-01T{(n + k) % 24:02d}:15:00Z",
+                    "properties": {"user_id": f"user-{(n * k) % 4}"},
+                }
+            )
+    # a late event for an issued window
+    events.append(
+        {
+            "event_id": "late-1",
+            "customer_id": customers[0],
+            "metric": "api_calls",
+            "quantity": "123456",
+            "occurred_at": "2026-09-12T08:00:00Z",
+        }
+    )
+    target = paths.landing_dir / "usage" / "2026" / "10" / "new-day.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps(event) + "\n" for event in events))
+
+
+def _backdate_a_cancellation(paths: BillingPaths) -> str:
+    """Ends the first open subscription on Aug 15; returns its customer."""
+    path = paths.landing_dir / "subscriptions.csv"
+    with path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        fields, rows = reader.fieldnames, list(reader)
+    chosen = next(row for row in rows if not row["ended_at"] and row["started_at"] < "2026-06")
+    chosen["ended_at"] = "2026-08-15T00:00:00Z"
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return chosen["customer_id"]
+
+
+@dataclass
+class IncrementalScenario:
+    paths: BillingPaths
+    runs: dict[str, PipelineRun]
+    daily: dict[str, list[tuple]]
+    refreshed: dict[str, list[tuple]]
+    stored_before: list[tuple]  # int_usage_aggregates_accumulated after the first run (customer, as_of, rows)
+    stored_after_daily: list[tuple]
+    cancelled_customer: str
+    untouched_customer: str
+
+
+def _stored_by_customer(paths: BillingPaths) -> list[tuple]:
+    return _query(
+        paths,
+        "select customer_id, max(aggregated_as_of)::varchar, count(*), sum(event_count) "
+        "from intermediate.int_usage_aggregates_accumulated group by customer_id order by customer_id",
+    )
+
+
+@pytest.fixture(scope="module")
+def incremental(tmp_path_factory: pytest.TempPathFactory) -> IncrementalScenario:
+    root = tmp_path_factory.mktemp("incremental")
+    paths = BillingPaths(root / "landing", root / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
+    generate_landing(paths.landing_dir, customers=30, events=3_000, seed=11, end=date(2026, 10, 1))
+    runs = {"history": run_pipeline(paths, "2026-10-01")}
+    stored_before = _stored_by_customer(paths)
+    customers = [row[0] for row in stored_before]
+    # the last customer gets no new event: the daily run must leave its stored rows alone
+    _land_new_day(paths, customers[:-1])
+    cancelled = _backdate_a_cancellation(paths)
+    runs["daily"] = run_pipeline(paths, "2026-10-02")
+    daily = _snapshot(paths)
+    stored_after_daily = _stored_by_customer(paths)
+    runs["full_refresh"] = run_pipeline(paths, "2026-10-02", full_refresh=True)
+    refreshed = _snapshot(paths)
+    return IncrementalScenario(
+        paths, runs, daily, refreshed, stored_before, stored_after_daily, cancelled, customers[-1]
+    )
+
+
+def test_every_run_succeeds(incremental: IncrementalScenario) -> None:
+    for name, run in incremental.runs.items():
+        assert run.success, (name, run.failures)
+
+
+@pytest.mark.parametrize("table", ["usage", "invoice_lines", "invoices"])
+def test_the_daily_run_equals_a_full_refresh(incremental: IncrementalScenario, table: str) -> None:
+    assert incremental.daily[table], table
+    assert incremental.daily[table] == incremental.refreshed[table]
+
+
+def test_a_full_refresh_leaves_the_ledger_as_it_is(incremental: IncrementalScenario) -> None:
+    assert incremental.daily["ledger"] and incremental.daily["ledger"] == incremental.refreshed["ledger"]
+
+
+def test_the_daily_run_rewrites_only_customers_with_new_events_or_changed_placement(
+    incremental: IncrementalScenario,
+) -> None:
+    before = {row[0]: row for row in incremental.stored_before}
+    after = {row[0]: row for row in incremental.stored_after_daily}
+    # untouched: same rows, still stamped with the first run's as_of
+    assert after[incremental.untouched_customer] == before[incremental.untouched_customer]
+    assert after[incremental.untouched_customer][1].startswith("2026-10-01")
+    # touched customers gained exactly their new events (5 each, the first also the late one)
+    touched = [customer for customer in before if customer != incremental.untouched_customer]
+    for n, customer in enumerate(touched):
+        gained = after[customer][3] - before[customer][3]
+        assert gained == len(NEW_DAY_METRICS) + (1 if n == 0 else 0), customer
+        assert after[customer][1].startswith("2026-10-02")
+
+
+def test_the_backdated_cancellation_moves_its_later_usage_out_of_billing(
+    incremental: IncrementalScenario,
+) -> None:
+    billable_after_cancel = _query(
+        incremental.paths,
+        "select count(*) from intermediate.int_usage_aggregated_to_billing_windows "
+        "where customer_id = ? and billing_status = 'billable' and window_start >= timestamp '2026-08-16'",
+        [incremental.cancelled_customer],
+    )
+    assert billable_after_cancel == [(0,)]
+    unbilled = _query(
+        incremental.paths,
+        "select sum(event_count) from intermediate.int_usage_aggregated_to_billing_windows "
+        "where customer_id = ? and billing_status = 'outside_subscription'",
+        [incremental.cancelled_customer],
+    )[0][0]
+    assert unbilled and unbilled > 0
