@@ -19,7 +19,6 @@
     Rows are replaced per customer (delete+insert on customer_id), so a customer's stale groups never survive.
     `dbt build --full-refresh` (`billing run --full-refresh`) rebuilds from every event and gives the same rows. -#}
 
-{%- set folded_through = usage_folded_through_file_id() %}
 {#- the new files' `latest` event is later than the stored one, by (occurred_at, event_id); spelled out, because
     DuckDB orders a row with nulls after every other row -#}
 {%- set folded_latest_is_later -%}
@@ -78,42 +77,16 @@ stored as (
 
 ),
 
-stored_customers as (
-
-    select
-        customer_id,
-        any_value(placement_fingerprint) as placement_fingerprint,
-        bool_or(billing_status = 'after_as_of') as has_events_after_as_of,
-        max(aggregated_as_of) as aggregated_as_of,
-    from stored
-    group by customer_id
-
-),
-
 -- customers whose every event is placed again (see the header); the usual day has none
 refolded_customers as (
 
-    select stored_customers.customer_id,
-    from stored_customers
-    cross join run
-    left join fingerprints
-        on stored_customers.customer_id = fingerprints.customer_id
-    where
-        stored_customers.placement_fingerprint is distinct from fingerprints.placement_fingerprint
-        or stored_customers.aggregated_as_of > run.as_of
-        or (stored_customers.has_events_after_as_of and stored_customers.aggregated_as_of <> run.as_of)
+    {{ usage_refolded_customers('stored') }}
 
 ),
 
 events_to_fold as (
 
-    select * from {{ ref('int_usage_events_windowed') }}
-    where
-        source_file_id > {{ folded_through }}
-        and customer_id not in (select refolded_customers.customer_id from refolded_customers)
-    union all
-    select * from {{ ref('int_usage_events_windowed') }}
-    where customer_id in (select refolded_customers.customer_id from refolded_customers)
+    {{ usage_events_to_fold('refolded_customers') }}
 
 ),
 
