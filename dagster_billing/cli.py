@@ -194,6 +194,17 @@ def _add_path_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def as_of_argument(text: str) -> str:
+    """`--as-of` as a UTC date or date and time; anything else is a usage error (exit 2), not a traceback."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS' (UTC), got {text!r}"
+        ) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -208,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="materialize every asset through Dagster and print a summary")
     _add_path_options(run)
-    run.add_argument("--as-of", required=True, help="bill up to this UTC date (YYYY-MM-DD)")
+    run.add_argument(
+        "--as-of", required=True, type=as_of_argument, help="bill up to this UTC date (YYYY-MM-DD)"
+    )
     run.add_argument(
         "--full-refresh",
         action="store_true",

@@ -19,6 +19,7 @@ import duckdb
 import psutil
 
 from dagster_billing.defs.orchestration.schedules import as_of_ops_config
+from dagster_billing.defs.usage.partitions import arrival_day_for_as_of
 from dagster_billing.settings import BillingPaths
 from dagster_billing.warehouse_file import ensure_warehouse_file
 
@@ -98,7 +99,12 @@ def run_pipeline(
     run_config = {"ops": ops, "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with _instance() as instance:
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            partition_key=arrival_day_for_as_of(as_of, today=started_at.date()),
+        )
     return PipelineRun(result.success, _failures(result), result.run_id, started_at)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from dagster_billing.defs.orchestration.schedules import daily_billing_schedule
+from dagster_billing.defs.usage.partitions import arrival_day_for_as_of, arrival_day_partitions, run_as_of
 from dagster_billing.defs.usage.sensors import new_usage_files_sensor
 from dagster_billing.settings import LANDING_DIR_ENV
 
@@ -153,3 +154,41 @@ def test_definitions_load_job_schedule_and_sensor() -> None:
     # The blocking row-conservation check runs with the sensor's ingestion, not only at night.
     checked = {key.asset_key.to_user_string() for key in ingestion.asset_layer.asset_graph.asset_check_keys}
     assert "raw/usage_events" in checked
+
+
+def test_the_schedule_runs_the_arrival_day_that_just_ended() -> None:
+    tick = datetime(2026, 10, 2, 2, 0, tzinfo=timezone.utc)
+    request = daily_billing_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2026-10-01"
+
+
+@pytest.mark.parametrize(
+    "as_of, today, day",
+    [
+        ("2026-10-02", date(2026, 12, 4), "2026-10-01"),  # a midnight bills the day before it
+        ("2026-10-02 13:30:00", date(2026, 12, 4), "2026-10-02"),  # any other instant, its own day
+        ("2027-03-01", date(2026, 12, 4), "2026-12-04"),  # never a partition after today
+    ],
+)
+def test_a_run_is_recorded_under_the_arrival_day_its_as_of_ends(as_of: str, today: date, day: str) -> None:
+    assert arrival_day_for_as_of(as_of, today) == day
+    assert arrival_day_partitions.has_partition_key(day)
+
+
+def test_a_partition_or_a_backfilled_range_bills_up_to_the_end_of_its_last_day() -> None:
+    assert run_as_of("", {"dagster/partition": "2026-10-01"}) == "2026-10-02"
+    range_tags = {
+        "dagster/asset_partition_range_start": "2026-09-01",
+        "dagster/asset_partition_range_end": "2026-09-30",
+    }
+    assert run_as_of("", range_tags) == "2026-10-01"
+    assert run_as_of("2026-09-15", range_tags) == "2026-09-15"  # an explicit as_of wins
+    assert run_as_of("", {}) == ""  # no partition: today
+
+
+def test_ingestion_is_partitioned_by_arrival_day_and_backfills_in_one_run() -> None:
+    from dagster_billing.defs.usage.assets import raw_usage_events
+
+    assert raw_usage_events.partitions_def == arrival_day_partitions
+    assert raw_usage_events.backfill_policy == dg.BackfillPolicy.single_run()

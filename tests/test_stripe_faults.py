@@ -103,7 +103,11 @@ def _billing_run_summary(warehouse: Path, monkeypatch, capsys) -> tuple[int, str
     so what is checked is what the CLI reports and returns for the invoices Stripe left."""
     from dagster_billing import cli, pipeline_run
 
-    monkeypatch.setattr(pipeline_run, "run_pipeline", lambda paths, as_of: pipeline_run.PipelineRun(True, []))
+    monkeypatch.setattr(
+        pipeline_run,
+        "run_pipeline",
+        lambda paths, as_of, full_refresh=False: pipeline_run.PipelineRun(True, []),
+    )
     code = cli.main(["run", "--as-of", "2026-10-01", "--warehouse", str(warehouse)])
     out, err = capsys.readouterr()
     return code, out, err

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from dagster_billing.defs.dbt.build_args import dbt_build_args
 from dagster_billing.defs.dbt.project import billing_dbt_project, dbt_cli_resource
+from dagster_billing.defs.usage.partitions import run_as_of
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.ingestion.usage_watermark import usage_folded_through_file_id
 
@@ -44,7 +45,9 @@ def _dbt_build_assets(project, name: str, **selection: str) -> dg.AssetsDefiniti
         with warehouse.get_connection() as con:
             folded_through = usage_folded_through_file_id(con)
         args = dbt_build_args(
-            config.as_of, full_refresh=config.full_refresh, events_tested_after_file_id=folded_through
+            run_as_of(config.as_of, context.run.tags),
+            full_refresh=config.full_refresh,
+            events_tested_after_file_id=folded_through,
         )
         yield from dbt.cli(args, context=context).stream()
 

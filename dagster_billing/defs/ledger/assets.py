@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from dagster_billing.defs.ledger import checks
+from dagster_billing.defs.usage.partitions import run_as_of
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.ledger.issue import DEFAULT_GRACE_PERIOD, issue_due_invoices
 
@@ -64,7 +65,7 @@ def issued_invoices(
     with warehouse.get_connection() as con:
         summary = issue_due_invoices(
             con,
-            as_of=as_of_instant(config.as_of),
+            as_of=as_of_instant(run_as_of(config.as_of, context.run.tags)),
             grace_period=timedelta(hours=config.grace_period_hours),
             run_id=context.run_id,
             issued_at=datetime.now(timezone.utc).replace(tzinfo=None),

@@ -1,13 +1,17 @@
 """The nightly billing run: every asset, billed up to midnight UTC of the night it runs."""
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import dagster as dg
+
+from dagster_billing.defs.usage.partitions import arrival_day_for_as_of
 
 billing_pipeline_job = dg.define_asset_job(
     "billing_pipeline_job",
     selection=dg.AssetSelection.all(),
-    description="Ingest the landing folder, then build every dbt model and run its tests.",
+    description="Ingest the landing folder (the arrival-day partition), fold the new files into the incremental "
+    "usage models, price, issue due invoices and finalize them in Stripe. One run per day; a range of days (a "
+    "backfill) is one run.",
 )
 
 
@@ -31,9 +35,11 @@ def as_of_ops_config(as_of: str, *, full_refresh: bool = False) -> dict:
 
 
 def billing_run_request(as_of: str) -> dg.RunRequest:
-    # run_key = the date: a tick retried after a daemon restart never bills the same day twice.
+    """The run of the arrival day that ended at `as_of` (a midnight). run_key = the date: a tick retried after a
+    daemon restart never bills the same day twice."""
     return dg.RunRequest(
         run_key=as_of,
+        partition_key=arrival_day_for_as_of(as_of, today=date.fromisoformat(as_of)),
         run_config={"ops": as_of_ops_config(as_of)},
         tags={"billing/as_of": as_of},
     )

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import dagster as dg
 from pydantic import Field
 
+from dagster_billing.defs.usage.partitions import arrival_day_partitions
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.ingestion.reference_data import ReferenceDataError, load_customers, load_subscriptions
 from dagster_billing.ingestion.usage_ingestion import DEFAULT_FUTURE_TOLERANCE_MINUTES, ingest_usage_files
@@ -78,6 +79,9 @@ def raw_subscriptions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     ],
     name="raw__usage_events",
     pool=WAREHOUSE_POOL,
+    # a run ingests every file landed and not yet ingested, so a backfill of many days is one run
+    partitions_def=arrival_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def raw_usage_events(
     context: dg.AssetExecutionContext, config: UsageIngestionConfig, warehouse: WarehouseResource
@@ -104,6 +108,7 @@ def raw_usage_events(
     yield dg.MaterializeResult(
         asset_key=USAGE_EVENTS_KEY,
         metadata={
+            "arrival_days": f"{context.partition_key_range.start}..{context.partition_key_range.end}",
             "new_files": len(report.files),
             "already_ingested_files": report.already_ingested,
             "changed_files": [change.path for change in report.changed_files],

@@ -7,6 +7,7 @@ ingestion's job, which also makes a run for an already-ingested file harmless.
 import hashlib
 import json
 import stat
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +18,7 @@ from dagster_billing.defs.usage.assets import (
     SUBSCRIPTIONS_KEY,
     USAGE_EVENTS_KEY,
 )
+from dagster_billing.defs.usage.partitions import ARRIVAL_DAY_FORMAT
 from dagster_billing.ingestion.landing_files import USAGE_FORMATS
 from dagster_billing.settings import billing_paths
 
@@ -87,7 +89,11 @@ def new_usage_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResu
         )
     preview = ", ".join(list(files)[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
     context.log.info(f"{len(files)} new or changed usage file(s): {preview}")
-    request = dg.RunRequest(run_key=run_key_for(files), tags={"billing/usage_files": str(len(files))})
+    request = dg.RunRequest(
+        run_key=run_key_for(files),
+        partition_key=datetime.now(timezone.utc).strftime(ARRIVAL_DAY_FORMAT),  # the day the files arrived
+        tags={"billing/usage_files": str(len(files))},
+    )
     return dg.SensorResult(run_requests=[request], cursor=cursor)
 
 

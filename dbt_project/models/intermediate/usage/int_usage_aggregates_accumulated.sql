@@ -71,32 +71,32 @@ billing_groups as (
 
 {% if is_incremental() %}
 
-stored as (
+    stored as (
 
-    select * from {{ this }}
+        select * from {{ this }}
 
-),
+    ),
 
--- customers whose every event is placed again (see the header); the usual day has none
-refolded_customers as (
+    -- customers whose every event is placed again (see the header); the usual day has none
+    refolded_customers as (
 
-    {{ usage_refolded_customers('stored') }}
+        {{ usage_refolded_customers('stored') }}
 
-),
+    ),
 
-events_to_fold as (
+    events_to_fold as (
 
-    {{ usage_events_to_fold('refolded_customers') }}
+        {{ usage_events_to_fold('refolded_customers') }}
 
-),
+    ),
 
 {% else %}
 
-events_to_fold as (
+    events_to_fold as (
 
-    select * from {{ ref('int_usage_events_windowed') }}
+        select * from {{ ref('int_usage_events_windowed') }}
 
-),
+    ),
 
 {% endif %}
 
@@ -167,76 +167,76 @@ folded as (
 
 {% if is_incremental() %}
 
--- the stored rows of every customer that has new events (and is not re-aggregated in full)
-stored_touched as (
+    -- the stored rows of every customer that has new events (and is not re-aggregated in full)
+    stored_touched as (
 
-    select stored.*,
-    from stored
-    where
-        stored.customer_id in (select folded.customer_id from folded)
-        and stored.customer_id not in (select refolded_customers.customer_id from refolded_customers)
+        select stored.*,
+        from stored
+        where
+            stored.customer_id in (select folded.customer_id from folded)
+            and stored.customer_id not in (select refolded_customers.customer_id from refolded_customers)
 
-),
+    ),
 
-merged as (
+    merged as (
 
-    select
-        coalesce(folded.customer_id, stored_touched.customer_id) as customer_id,
-        coalesce(folded.window_start, stored_touched.window_start) as window_start,
-        coalesce(folded.window_end, stored_touched.window_end) as window_end,
-        coalesce(folded.subscription_id, stored_touched.subscription_id) as subscription_id,
-        coalesce(folded.plan_id, stored_touched.plan_id) as plan_id,
-        coalesce(folded.metric, stored_touched.metric) as metric,
-        coalesce(folded.billing_status, stored_touched.billing_status) as billing_status,
-        coalesce(folded.aggregation, stored_touched.aggregation) as aggregation,
-        coalesce(folded.unique_property, stored_touched.unique_property) as unique_property,
-        coalesce(folded.is_metric_configured, stored_touched.is_metric_configured) as is_metric_configured,
-        coalesce(folded.event_count, 0) + coalesce(stored_touched.event_count, 0) as event_count,
-        (coalesce(folded.sum_quantity, 0) + coalesce(stored_touched.sum_quantity, 0))::decimal(38, 12)
-            as sum_quantity,
-        greatest(folded.max_quantity, stored_touched.max_quantity) as max_quantity,
-        case
-            when {{ folded_latest_is_later }}
-                then folded.latest_quantity
-            else stored_touched.latest_quantity
-        end as latest_quantity,
-        case
-            when {{ folded_latest_is_later }}
-                then folded.latest_event_at
-            else stored_touched.latest_event_at
-        end as latest_event_at,
-        case
-            when {{ folded_latest_is_later }}
-                then folded.latest_event_id
-            else stored_touched.latest_event_id
-        end as latest_event_id,
-        case
-            when coalesce(folded.unique_property, stored_touched.unique_property) is not null
-                then list_distinct(list_concat(
-                    coalesce(folded.unique_values, []), coalesce(stored_touched.unique_values, [])
-                ))
-        end as unique_values,
-        least(folded.first_event_at, stored_touched.first_event_at) as first_event_at,
-        greatest(folded.last_event_at, stored_touched.last_event_at) as last_event_at,
-        greatest(folded.max_source_file_id, stored_touched.max_source_file_id) as max_source_file_id,
-    from folded
-    full outer join stored_touched
-        on
-            folded.customer_id = stored_touched.customer_id
-            and folded.window_start is not distinct from stored_touched.window_start
-            and folded.subscription_id is not distinct from stored_touched.subscription_id
-            and folded.metric = stored_touched.metric
-            and folded.billing_status = stored_touched.billing_status
+        select
+            coalesce(folded.customer_id, stored_touched.customer_id) as customer_id,
+            coalesce(folded.window_start, stored_touched.window_start) as window_start,
+            coalesce(folded.window_end, stored_touched.window_end) as window_end,
+            coalesce(folded.subscription_id, stored_touched.subscription_id) as subscription_id,
+            coalesce(folded.plan_id, stored_touched.plan_id) as plan_id,
+            coalesce(folded.metric, stored_touched.metric) as metric,
+            coalesce(folded.billing_status, stored_touched.billing_status) as billing_status,
+            coalesce(folded.aggregation, stored_touched.aggregation) as aggregation,
+            coalesce(folded.unique_property, stored_touched.unique_property) as unique_property,
+            coalesce(folded.is_metric_configured, stored_touched.is_metric_configured) as is_metric_configured,
+            coalesce(folded.event_count, 0) + coalesce(stored_touched.event_count, 0) as event_count,
+            (coalesce(folded.sum_quantity, 0) + coalesce(stored_touched.sum_quantity, 0))::decimal(38, 12)
+                as sum_quantity,
+            greatest(folded.max_quantity, stored_touched.max_quantity) as max_quantity,
+            case
+                when {{ folded_latest_is_later }}
+                    then folded.latest_quantity
+                else stored_touched.latest_quantity
+            end as latest_quantity,
+            case
+                when {{ folded_latest_is_later }}
+                    then folded.latest_event_at
+                else stored_touched.latest_event_at
+            end as latest_event_at,
+            case
+                when {{ folded_latest_is_later }}
+                    then folded.latest_event_id
+                else stored_touched.latest_event_id
+            end as latest_event_id,
+            case
+                when coalesce(folded.unique_property, stored_touched.unique_property) is not null
+                    then list_distinct(list_concat(
+                        coalesce(folded.unique_values, []), coalesce(stored_touched.unique_values, [])
+                    ))
+            end as unique_values,
+            least(folded.first_event_at, stored_touched.first_event_at) as first_event_at,
+            greatest(folded.last_event_at, stored_touched.last_event_at) as last_event_at,
+            greatest(folded.max_source_file_id, stored_touched.max_source_file_id) as max_source_file_id,
+        from folded
+        full outer join stored_touched
+            on
+                folded.customer_id = stored_touched.customer_id
+                and folded.window_start is not distinct from stored_touched.window_start
+                and folded.subscription_id is not distinct from stored_touched.subscription_id
+                and folded.metric = stored_touched.metric
+                and folded.billing_status = stored_touched.billing_status
 
-),
+    ),
 
 {% else %}
 
-merged as (
+    merged as (
 
-    select * from folded
+        select * from folded
 
-),
+    ),
 
 {% endif %}
 

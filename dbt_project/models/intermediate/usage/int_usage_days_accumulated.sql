@@ -29,32 +29,32 @@ fingerprints as (
 
 {% if is_incremental() %}
 
-stored as (
+    stored as (
 
-    select * from {{ this }}
+        select * from {{ this }}
 
-),
+    ),
 
-refolded_customers as (
+    refolded_customers as (
 
-    {{ usage_refolded_customers('stored') }}
+        {{ usage_refolded_customers('stored') }}
 
-),
+    ),
 
-events_to_fold as (
+    events_to_fold as (
 
-    {{ usage_events_to_fold('refolded_customers', summable) }}
+        {{ usage_events_to_fold('refolded_customers', summable) }}
 
-),
+    ),
 
 {% else %}
 
-events_to_fold as (
+    events_to_fold as (
 
-    select * from {{ ref('int_usage_events_windowed') }}
-    where {{ summable }}
+        select * from {{ ref('int_usage_events_windowed') }}
+        where {{ summable }}
 
-),
+    ),
 
 {% endif %}
 
@@ -78,49 +78,49 @@ folded as (
 
 {% if is_incremental() %}
 
-stored_touched as (
+    stored_touched as (
 
-    select stored.*,
-    from stored
-    where
-        stored.customer_id in (select folded.customer_id from folded)
-        and stored.customer_id not in (select refolded_customers.customer_id from refolded_customers)
+        select stored.*,
+        from stored
+        where
+            stored.customer_id in (select folded.customer_id from folded)
+            and stored.customer_id not in (select refolded_customers.customer_id from refolded_customers)
 
-),
+    ),
 
-merged as (
+    merged as (
 
-    select
-        coalesce(folded.customer_id, stored_touched.customer_id) as customer_id,
-        coalesce(folded.subscription_id, stored_touched.subscription_id) as subscription_id,
-        coalesce(folded.window_start, stored_touched.window_start) as window_start,
-        coalesce(folded.metric, stored_touched.metric) as metric,
-        coalesce(folded.billing_status, stored_touched.billing_status) as billing_status,
-        coalesce(folded.revenue_date, stored_touched.revenue_date) as revenue_date,
-        coalesce(folded.aggregation, stored_touched.aggregation) as aggregation,
-        coalesce(folded.event_count, 0) + coalesce(stored_touched.event_count, 0) as event_count,
-        (coalesce(folded.sum_quantity, 0) + coalesce(stored_touched.sum_quantity, 0))::decimal(38, 12)
-            as sum_quantity,
-        greatest(folded.max_source_file_id, stored_touched.max_source_file_id) as max_source_file_id,
-    from folded
-    full outer join stored_touched
-        on
-            folded.customer_id = stored_touched.customer_id
-            and folded.subscription_id is not distinct from stored_touched.subscription_id
-            and folded.window_start is not distinct from stored_touched.window_start
-            and folded.metric = stored_touched.metric
-            and folded.billing_status = stored_touched.billing_status
-            and folded.revenue_date = stored_touched.revenue_date
+        select
+            coalesce(folded.customer_id, stored_touched.customer_id) as customer_id,
+            coalesce(folded.subscription_id, stored_touched.subscription_id) as subscription_id,
+            coalesce(folded.window_start, stored_touched.window_start) as window_start,
+            coalesce(folded.metric, stored_touched.metric) as metric,
+            coalesce(folded.billing_status, stored_touched.billing_status) as billing_status,
+            coalesce(folded.revenue_date, stored_touched.revenue_date) as revenue_date,
+            coalesce(folded.aggregation, stored_touched.aggregation) as aggregation,
+            coalesce(folded.event_count, 0) + coalesce(stored_touched.event_count, 0) as event_count,
+            (coalesce(folded.sum_quantity, 0) + coalesce(stored_touched.sum_quantity, 0))::decimal(38, 12)
+                as sum_quantity,
+            greatest(folded.max_source_file_id, stored_touched.max_source_file_id) as max_source_file_id,
+        from folded
+        full outer join stored_touched
+            on
+                folded.customer_id = stored_touched.customer_id
+                and folded.subscription_id is not distinct from stored_touched.subscription_id
+                and folded.window_start is not distinct from stored_touched.window_start
+                and folded.metric = stored_touched.metric
+                and folded.billing_status = stored_touched.billing_status
+                and folded.revenue_date = stored_touched.revenue_date
 
-),
+    ),
 
 {% else %}
 
-merged as (
+    merged as (
 
-    select * from folded
+        select * from folded
 
-),
+    ),
 
 {% endif %}
 
