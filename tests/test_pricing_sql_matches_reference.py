@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pricing_sql_harness import PricingCase, PricingSql
 from pricing_strategies import priced_cases
@@ -38,6 +38,13 @@ def reference_lines(case: PricingCase) -> list[tuple]:
         # the invoice leaves off lines with neither quantity nor amount
         if line.quantity != 0 or line.amount != 0
     ]
+
+
+LINE_LIMIT_MINOR = 10**11
+
+
+def fits_well_below_the_line_limit(case: PricingCase) -> bool:
+    return all(abs(minor) * 2 < LINE_LIMIT_MINOR for *_, minor in reference_lines(case))
 
 
 def sql_lines(pricing_sql: PricingSql, cases: list[PricingCase]) -> list[list[tuple]]:
@@ -133,4 +140,9 @@ def test_sql_pricing_matches_the_python_reference(pricing_sql, cases):
         PricingCase(c.charge, c.window_quantity, c.event_quantities, c.currency, c.digits, c.mode)
         for c in cases
     ]
+    # A line above the 10^11 minor-unit limit is held with amount 0 (tests/test_invoice_held_for_huge_usage.py);
+    # the strategies can reach it in KWD (10^7 units at 10^4 KWD). Near the limit the SQL decides on a
+    # floating-point estimate, so cases within a factor of 2 of it are left to that test as well.
+    cases = [case for case in cases if fits_well_below_the_line_limit(case)]
+    assume(cases)
     assert sql_lines(pricing_sql, cases) == [reference_lines(case) for case in cases]
