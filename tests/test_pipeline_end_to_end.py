@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 
 import dagster as dg
 
@@ -150,6 +151,7 @@ def test_changed_landing_file_fails_the_blocking_check_and_is_not_ingested(rerun
             [raw_customers, raw_usage_events, landing_files_unchanged, usage_rows_conserved_per_file],
             resources={"warehouse": WarehouseResource(database=str(scenario.paths.warehouse_path))},
             raise_on_error=False,
+            partition_key=datetime.now(timezone.utc).strftime("%Y-%m-%d"),  # ingestion: by arrival day
         )
         evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert evaluations == {"landing_files_unchanged": False, "usage_rows_conserved_per_file": True}

@@ -1,8 +1,11 @@
-{#- The instant (UTC) a run bills up to, from the `as_of` var ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS', UTC).
-    Without the var: today's UTC midnight, computed from current_timestamp so the session TimeZone does not
-    matter. A malformed value stops the run instead of silently billing the wrong period. -#}
+{#- The instant (UTC) a run bills up to ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS', UTC): the `as_of` var (dbt run by
+    hand, unit tests), else the environment variable DBT_BILLING_AS_OF, which the Dagster steps set. An
+    environment variable rather than a var because dbt re-parses the whole project when a var changes but only
+    the files that read a changed environment variable (partial parsing), and as_of changes every day. Without
+    either: today's UTC midnight, computed from current_timestamp so the session TimeZone does not matter. A
+    malformed value stops the run instead of silently billing the wrong period. -#}
 {% macro as_of_timestamp() -%}
-    {%- set as_of = var('as_of', none) -%}
+    {%- set as_of = var('as_of', none) or env_var('DBT_BILLING_AS_OF', '') -%}
     {%- if as_of is none or (as_of | string | trim) == '' -%}
         date_trunc('day', timezone('UTC', current_timestamp))
     {%- else -%}

@@ -5,12 +5,21 @@ invoice lines as they compute now (`int_invoice_lines_computed`); the Python ass
 freezes the due ones into the ledger; `billing_dbt_marts` builds what reads the ledger (the invoice marts with
 their status and Stripe state, and the finance marts)."""
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
 from dagster_billing.defs.dbt.build_args import dbt_build_args
-from dagster_billing.defs.dbt.project import billing_dbt_project, dbt_cli_resource
+from dagster_billing.defs.dbt.project import (
+    billing_dbt_project,
+    dbt_cli_resource,
+    keep_partial_parse,
+    prune_command_folders,
+)
 from dagster_billing.defs.usage.partitions import run_as_of
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.ingestion.usage_watermark import usage_folded_through_file_id
@@ -31,6 +40,20 @@ class DbtBuildConfig(dg.Config):
     )
 
 
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _dbt_build_assets(project, name: str, **selection: str) -> dg.AssetsDefinition:
     """One Dagster step that runs `dbt build` on the models of `selection` (dbt's select/exclude syntax)."""
 
@@ -44,12 +67,16 @@ def _dbt_build_assets(project, name: str, **selection: str) -> dg.AssetsDefiniti
         # read before dbt starts: DuckDB lets one process hold the file
         with warehouse.get_connection() as con:
             folded_through = usage_folded_through_file_id(con)
-        args = dbt_build_args(
+        build = dbt_build_args(
             run_as_of(config.as_of, context.run.tags),
             full_refresh=config.full_refresh,
             events_tested_after_file_id=folded_through,
         )
-        yield from dbt.cli(args, context=context).stream()
+        with _environment(build.env):  # dagster-dbt hands dbt a copy of os.environ when it starts it
+            invocation = dbt.cli(build.args, context=context)
+        yield from invocation.stream()
+        keep_partial_parse(project, invocation.target_path)
+        prune_command_folders(project)
 
     return build
 
