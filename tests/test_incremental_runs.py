@@ -3,7 +3,9 @@ and invoices as a full refresh on the same data; a full refresh leaves the ledge
 
 One history (billed as of Oct 1), then a new day: usage on Oct 1 for many customers (sum, max, latest and
 unique_count metrics), a late event in an issued window, and a backdated cancellation in subscriptions.csv
-(that customer's events are re-placed in full)."""
+(that customer's events are re-placed in full). The history already holds usage after its as_of (Oct 1 05:00 and
+Oct 2 03:00, landed before the first run, as a real day's run sees the hours after midnight): the daily run
+places it again from the stored as_of on, billing Oct 1 and keeping Oct 2 for later."""
 
 from __future__ import annotations
 
@@ -83,6 +85,42 @@ def _land_new_day(paths: BillingPaths, customers: list[str]) -> None:
     target.write_text("".join(json.dumps(event) + "\n" for event in events))
 
 
+AFTER_MIDNIGHT = ("2026-10-01T05:00:00Z", "2026-10-02T03:00:00Z")
+
+
+def _land_usage_after_midnight(paths: BillingPaths) -> list[str]:
+    """Usage after the first run's as_of for three customers, in the history's landing folder."""
+    with (paths.landing_dir / "customers.csv").open(newline="") as file:
+        customers = sorted(row["customer_id"] for row in csv.DictReader(file))[:3]
+    events = [
+        {
+            "event_id": f"after-midnight-{n}-{k}",
+            "customer_id": customer_id,
+            "metric": "api_calls",
+            "quantity": str(10 + n),
+            "occurred_at": occurred_at,
+        }
+        for n, customer_id in enumerate(customers)
+        for k, occurred_at in enumerate(AFTER_MIDNIGHT)
+    ]
+    target = paths.landing_dir / "usage" / "2026" / "10" / "after-midnight.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps(event) + "\n" for event in events))
+    return customers
+
+
+def _after_midnight_usage(paths: BillingPaths, customers: list[str]) -> list[tuple]:
+    """(customer, billing status, events) of the api_calls usage from Oct 1 00:00 on."""
+    return _query(
+        paths,
+        "select customer_id, billing_status, sum(event_count)::integer "
+        "from intermediate.int_usage_aggregated_to_billing_windows "
+        "where customer_id in (select unnest(?)) and metric = 'api_calls' "
+        "and last_event_at >= timestamp '2026-10-01' group by all order by all",
+        [customers],
+    )
+
+
 def _backdate_a_cancellation(paths: BillingPaths) -> str:
     """Ends the first open subscription on Aug 15; returns its customer."""
     path = paths.landing_dir / "subscriptions.csv"
@@ -108,6 +146,8 @@ class IncrementalScenario:
     stored_after_daily: list[tuple]
     cancelled_customer: str
     untouched_customer: str
+    after_midnight_customers: list[str]
+    after_midnight_before: list[tuple]
 
 
 def _stored_by_customer(paths: BillingPaths) -> list[tuple]:
@@ -123,7 +163,9 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> IncrementalScenario
     root = tmp_path_factory.mktemp("incremental")
     paths = BillingPaths(root / "landing", root / "warehouse.duckdb", REPO_ROOT / "pricing_configs")
     generate_landing(paths.landing_dir, customers=30, events=3_000, seed=11, end=date(2026, 10, 1))
+    after_midnight = _land_usage_after_midnight(paths)
     runs = {"history": run_pipeline(paths, "2026-10-01")}
+    after_midnight_before = _after_midnight_usage(paths, after_midnight)
     stored_before = _stored_by_customer(paths)
     customers = [row[0] for row in stored_before]
     # the last customer gets no new event: the daily run must leave its stored rows alone
@@ -135,7 +177,16 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> IncrementalScenario
     runs["full_refresh"] = run_pipeline(paths, "2026-10-02", full_refresh=True)
     refreshed = _snapshot(paths)
     return IncrementalScenario(
-        paths, runs, daily, refreshed, stored_before, stored_after_daily, cancelled, customers[-1]
+        paths,
+        runs,
+        daily,
+        refreshed,
+        stored_before,
+        stored_after_daily,
+        cancelled,
+        customers[-1],
+        after_midnight,
+        after_midnight_before,
     )
 
 
@@ -187,3 +238,29 @@ def test_the_backdated_cancellation_moves_its_later_usage_out_of_billing(
         [incremental.cancelled_customer],
     )[0][0]
     assert unbilled and unbilled > 0
+
+
+def test_usage_after_the_previous_as_of_is_billed_once_the_as_of_passes_it(
+    incremental: IncrementalScenario,
+) -> None:
+    """Oct 1 05:00 was after the history's as_of (Oct 1 00:00) and is before the daily run's (Oct 2): billed now,
+    once (the history run's `after_as_of` row is replaced, not added to); Oct 2 03:00 still waits."""
+    customers = incremental.after_midnight_customers
+    assert [row for row in incremental.after_midnight_before if row[1] == "after_as_of"] == [
+        (customer, "after_as_of", 2) for customer in customers
+    ]
+    after = _query(
+        incremental.paths,
+        "select customer_id, count(*)::integer from intermediate.int_usage_aggregates_accumulated "
+        "where customer_id in (select unnest(?)) and billing_status = 'after_as_of' and metric = 'api_calls' "
+        "and last_event_at = timestamp '2026-10-02 03:00:00' and event_count = 1 group by all order by all",
+        [customers],
+    )
+    assert after == [(customer, 1) for customer in customers]
+    # Oct 1 05:00 is placed for billing now (billable, or outside a subscription the backdated cancellation ended)
+    placed = _query(
+        incremental.paths,
+        "select billing_status, count(*)::integer from intermediate.int_usage_events_windowed "
+        "where event_id like 'after-midnight-%-0' group by all",
+    )
+    assert sum(count for _, count in placed) == 3 and "after_as_of" not in dict(placed)

@@ -67,7 +67,7 @@ def issued_invoices(
             con,
             as_of=as_of_instant(run_as_of(config.as_of, context.run.tags)),
             grace_period=timedelta(hours=config.grace_period_hours),
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             issued_at=datetime.now(timezone.utc).replace(tzinfo=None),
         )
         (ledger_invoices,) = con.execute("select count(*) from billing.issued_invoices").fetchone()

@@ -12,10 +12,13 @@
     - folds in only the events of landing files newer than those already folded (`max_source_file_id`): their
       aggregates are merged into the stored ones (counts and sums add, max and min take the larger and smaller,
       `latest` keeps the later (occurred_at, event_id), distinct values are unioned);
+    - places again the events a customer had from its stored as_of on, when as_of has moved forward and it had
+      usage after it (`after_as_of` rows, replaced): the new as_of may bill some of them. On a daily run that is
+      every customer active after midnight, and only those hours' events are read again (macro
+      usage_advanced_customers);
     - re-aggregates ALL events of a customer whose placement changed: its placement fingerprint
-      (int_customers_fingerprinted: anchor, cadence, subscriptions, metric rules) differs from the stored one, it
-      had events after the previous as_of that the new as_of may now bill, or as_of moved backwards. Only those
-      customers' events are read in full.
+      (int_customers_fingerprinted: anchor, cadence, subscriptions, metric rules) differs from the stored one, or
+      as_of moved backwards. Only those customers' events are read in full.
     Rows are replaced per customer (delete+insert on customer_id), so a customer's stale groups never survive.
     `dbt build --full-refresh` (`billing run --full-refresh`) rebuilds from every event and gives the same rows. -#}
 
@@ -84,9 +87,16 @@ billing_groups as (
 
     ),
 
+    -- customers with usage after the stored as_of, which has moved forward: those events are placed again
+    advanced_customers as (
+
+        {{ usage_advanced_customers('stored', 'refolded_customers') }}
+
+    ),
+
     events_to_fold as (
 
-        {{ usage_events_to_fold('refolded_customers') }}
+        {{ usage_events_to_fold('refolded_customers', 'advanced_customers') }}
 
     ),
 
@@ -167,14 +177,10 @@ folded as (
 
 {% if is_incremental() %}
 
-    -- the stored rows of every customer that has new events (and is not re-aggregated in full)
+    -- the stored rows the folded events merge into (see the macro)
     stored_touched as (
 
-        select stored.*,
-        from stored
-        where
-            stored.customer_id in (select folded.customer_id from folded)
-            and stored.customer_id not in (select refolded_customers.customer_id from refolded_customers)
+        {{ usage_stored_kept('stored', 'folded', 'refolded_customers', 'advanced_customers') }}
 
     ),
 

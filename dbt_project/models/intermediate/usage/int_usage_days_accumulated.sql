@@ -7,7 +7,8 @@
 
 {#- Usage of `sum` and `count` metrics per customer, subscription, billing window, metric, billing status and
     revenue day (dbt var `revenue_timezone`), kept from run to run like int_usage_aggregates_accumulated: a daily
-    run adds the new files' events to the stored days (counts and sums add) and re-aggregates in full only the
+    run adds the new files' events to the stored days (counts and sums add), places again the events after the
+    stored as_of when as_of moved forward (macro usage_advanced_customers) and re-aggregates in full only the
     customers whose placement changed (macro usage_refolded_customers). Unbilled days are kept so that events
     placed after as_of are known when a later as_of bills them. Changing `revenue_timezone` needs
     `--full-refresh`. -#}
@@ -41,9 +42,16 @@ fingerprints as (
 
     ),
 
+    -- customers with usage after the stored as_of, which has moved forward: those events are placed again
+    advanced_customers as (
+
+        {{ usage_advanced_customers('stored', 'refolded_customers') }}
+
+    ),
+
     events_to_fold as (
 
-        {{ usage_events_to_fold('refolded_customers', summable) }}
+        {{ usage_events_to_fold('refolded_customers', 'advanced_customers', summable) }}
 
     ),
 
@@ -78,13 +86,10 @@ folded as (
 
 {% if is_incremental() %}
 
+    -- the stored rows the folded events merge into (see the macro)
     stored_touched as (
 
-        select stored.*,
-        from stored
-        where
-            stored.customer_id in (select folded.customer_id from folded)
-            and stored.customer_id not in (select refolded_customers.customer_id from refolded_customers)
+        {{ usage_stored_kept('stored', 'folded', 'refolded_customers', 'advanced_customers') }}
 
     ),
 
