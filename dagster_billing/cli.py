@@ -207,7 +207,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
             args.scenarios, args.date_from, args.date_to, paths=paths, flag_percent=args.flag_percent
         )
     except (ScenarioError, PricingConfigError, WarehouseNotReady, DbtFailed) as error:
-        print(f"billing whatif: {error}", file=sys.stderr)
+        problems = getattr(error, "problems", [])
+        print(f"billing whatif: {problems[0] if len(problems) == 1 else error}", file=sys.stderr)
         return EXIT_RUN_FAILED
     actual_configs = load_pricing_configs(paths.pricing_dir)
     summaries = summarize(comparison, actual_configs)
