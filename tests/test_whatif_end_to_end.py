@@ -53,6 +53,7 @@ def whatif_run(pipeline_scenario, tmp_path_factory):
             text = text.replace(old, old.replace('"0.10"', '"0.20"'))
         (pricing / "scenarios" / f"{name}.yaml").write_text(text + settings)
     warehouse = pipeline_scenario.paths.warehouse_path
+    built_by_the_billing_run = whatif_database_path(warehouse).exists()
     before = _sha256(warehouse)
     report = root / "report.html"
     argv = ["whatif", *SCENARIO_SETTINGS, "--warehouse", str(warehouse), "--pricing", str(pricing)]
@@ -64,6 +65,7 @@ def whatif_run(pipeline_scenario, tmp_path_factory):
         "code": code,
         "warehouse": warehouse,
         "hash_before": before,
+        "built_by_the_billing_run": built_by_the_billing_run,
         "pricing": pricing,
         "report": report,
         "database": database,
@@ -105,6 +107,7 @@ def _changes(run, scenario: str) -> dict[tuple[str, date], int]:
 
 def test_the_cli_succeeds_and_leaves_the_warehouse_byte_for_byte(whatif_run, capsys):
     assert whatif_run["code"] == 0
+    assert not whatif_run["built_by_the_billing_run"]  # `billing run` leaves the what-if asset out
     assert _sha256(whatif_run["warehouse"]) == whatif_run["hash_before"]
     # the billing run built no what-if model, and the warehouse's pricing tables hold `actual` only
     assert (
