@@ -9,7 +9,9 @@ yearly windows started in 2025) are left out of the exactness checks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import shutil
 from datetime import date
 from pathlib import Path
@@ -30,6 +32,7 @@ SCENARIO_SETTINGS = {
     "double_growth_storage": "whatif:\n  description: growth's storage price doubled in USD\n",
     "starter_to_growth": "whatif:\n  assign:\n    - {from_plan: starter, to_plan: growth}\n",
     "elastic": 'whatif:\n  elasticity: {api_calls: "50", compute_minutes: "-12.5"}\n',
+    "unreached_tier": "whatif:\n  description: growth's third API-calls tier (above 10M calls) dearer in USD\n",
 }
 
 
@@ -51,6 +54,10 @@ def whatif_run(pipeline_scenario, tmp_path_factory):
             old = '{metric: storage_gb, model: per_unit, unit_amount: "0.10", included_units: "50"}'
             assert text.count(old) == 1
             text = text.replace(old, old.replace('"0.10"', '"0.20"'))
+        if name == "unreached_tier":
+            old = '{up_to: null, unit_amount: "0.0004", flat_amount: "50.00"}'
+            assert text.count(old) == 1
+            text = text.replace(old, old.replace('"0.0004"', '"0.0009"'))
         (pricing / "scenarios" / f"{name}.yaml").write_text(text + settings)
     warehouse = pipeline_scenario.paths.warehouse_path
     built_by_the_billing_run = whatif_database_path(warehouse).exists()
@@ -58,11 +65,15 @@ def whatif_run(pipeline_scenario, tmp_path_factory):
     report = root / "report.html"
     argv = ["whatif", *SCENARIO_SETTINGS, "--warehouse", str(warehouse), "--pricing", str(pricing)]
     argv += ["--from", DATE_FROM.isoformat(), "--to", DATE_TO.isoformat(), "--report", str(report)]
-    code = main(argv)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(argv)
+    stdout = printed.getvalue()
     database = whatif_database_path(warehouse)
     comparison = read_comparison(database, WhatifRange(DATE_FROM, DATE_TO), [])
     return {
         "code": code,
+        "stdout": stdout,
         "warehouse": warehouse,
         "hash_before": before,
         "built_by_the_billing_run": built_by_the_billing_run,
@@ -276,3 +287,14 @@ def test_expected_failures_print_one_line(whatif_run, capsys):
         == 1
     )
     assert "run `billing run`" in capsys.readouterr().err
+
+
+def test_a_scenario_that_reaches_no_usage_is_warned_about(whatif_run):
+    changes = _changes(whatif_run, "unreached_tier")
+    assert changes and set(changes.values()) == {0}
+    warning = "unreached_tier: This scenario changes nothing in the range"
+    assert f"warning: {warning}" in whatif_run["stdout"]
+    assert "plan 'growth' (USD) charge 'api_calls') is not reached by this usage" in whatif_run["stdout"]
+    assert "This scenario changes nothing in the range" in whatif_run["report"].read_text()
+    assert "tier1_price_rise" not in whatif_run["stdout"]  # only the scenarios asked for
+    assert "same_as_2026" in whatif_run["stdout"] and "Report: " in whatif_run["stdout"]

@@ -139,8 +139,10 @@ def test_unknown_customers_and_unpriced_plans_are_warehouse_problems(tmp_path, a
     subscriptions = [
         Subscription("sub_1", "cus_1", "starter", "USD"),
         Subscription("sub_2", "cus_2", "gold", "CHF"),
+        Subscription("sub_3", "cus_3", "silver", "CHF"),  # grandfathered: priced by its own version
     ]
-    problems = scenario_warehouse_problems(scenario, {"cus_1", "cus_2"}, subscriptions)
+    customers = {"cus_1": None, "cus_2": None, "cus_3": "2025-01"}
+    problems = scenario_warehouse_problems(scenario, customers, subscriptions)
     assert problems == [
         "pricing_configs/scenarios/listed.yaml: field 'whatif.assign[1].customers': 'cus_404' is not a customer "
         "in the warehouse (customers.csv)",

@@ -8,7 +8,7 @@ every run and on every machine, independent of the order customers were loaded i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dagster_billing.whatif.scenario_files import PlanMove, Scenario
@@ -50,10 +50,12 @@ def assigned_plans(scenario: Scenario, subscriptions: Iterable[Subscription]) ->
 
 
 def scenario_warehouse_problems(
-    scenario: Scenario, customers: set[str], subscriptions: Sequence[Subscription]
+    scenario: Scenario, customers: Mapping[str, str | None], subscriptions: Sequence[Subscription]
 ) -> list[str]:
     """Listed customers that the warehouse does not know, and plans a subscription needs in its customer's
-    currency that the scenario does not price (nothing is ever priced at a guessed price)."""
+    currency that the scenario does not price (nothing is ever priced at a guessed price). `customers` maps each
+    customer to the version it is pinned to: a grandfathered customer keeps its version unless the scenario moves
+    it, so only the others need the candidate's plans."""
     problems: list[str] = []
     for number, move in enumerate(scenario.settings.assign, start=1):
         for customer_id in move.customers or []:
@@ -65,7 +67,10 @@ def scenario_warehouse_problems(
     priced = {(plan.id, plan.currency) for plan in scenario.pricing.plans}
     moved = assigned_plans(scenario, subscriptions)
     missing: dict[tuple[str, str], str] = {}
+    moved_customers = {s.customer_id for s in subscriptions if s.subscription_id in moved}
     for subscription in subscriptions:
+        if customers.get(subscription.customer_id) and subscription.customer_id not in moved_customers:
+            continue  # grandfathered: priced by its pinned version
         plan = moved.get(subscription.subscription_id, subscription.plan_id)
         if (plan, subscription.currency) not in priced:
             missing.setdefault((plan, subscription.currency), subscription.customer_id)

@@ -6,7 +6,8 @@ anything Stripe reads. Into the what-if database go, for `actual` and for every 
 reads, with each customer id prefixed by the scenario (`growth_plus/cus_0001`):
 
 - the billing windows, subscriptions (a moved subscription on its new plan) and customers (a scenario's customers
-  pinned to its candidate version, so the candidate prices every window; `actual` keeps its pins);
+  pinned to its candidate version, so the candidate prices every window, except customers grandfathered on a
+  version, who keep it unless the scenario moves them; `actual` keeps its pins);
 - the usage already aggregated per window (never the raw events), multiplied by the scenario's elasticity;
 - the pricing tables: the versions of `pricing_configs/` and each candidate, under one pricing scenario.
 
@@ -32,7 +33,7 @@ import duckdb
 from dagster_billing.pricing import ACTUAL_SCENARIO, PricingConfig, write_pricing_tables
 from dagster_billing.settings import DBT_PROJECT_DIR, WAREHOUSE_PATH_ENV
 from dagster_billing.sql_literals import sql_string_literal
-from dagster_billing.warehouse_file import configure_session
+from dagster_billing.warehouse_file import configure_session, ensure_warehouse_file
 from dagster_billing.whatif.assignment import Subscription, assigned_plans, scenario_warehouse_problems
 from dagster_billing.whatif.scenario_files import Scenario, ScenarioError
 
@@ -97,12 +98,14 @@ def _attach(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> None:
         raise WarehouseNotReady(f"the warehouse {warehouse_path} cannot be opened: {error}") from error
 
 
-def _subscriptions(con: duckdb.DuckDBPyConnection) -> tuple[set[str], list[Subscription]]:
+def _subscriptions(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str | None], list[Subscription]]:
+    """Customers (id -> the version it is pinned to, or None) and every subscription with its currency."""
     try:
-        customers = {
-            row[0]
-            for row in con.execute("select customer_id from warehouse.staging.stg_customers").fetchall()
-        }
+        customers = dict(
+            con.execute(
+                "select customer_id, pinned_pricing_version from warehouse.staging.stg_customers"
+            ).fetchall()
+        )
         rows = con.execute(
             "select s.subscription_id, s.customer_id, s.plan_id, c.currency "
             "from warehouse.staging.stg_subscriptions as s "
@@ -134,6 +137,12 @@ def _write_inputs(con: duckdb.DuckDBPyConnection, scenarios: Sequence[Scenario],
     if moves:
         con.executemany("insert into whatif_inputs.plan_moves values (?, ?, ?)", moves)
     con.execute(
+        "create table whatif_inputs.moved_customers as "
+        "select distinct plan_moves.scenario, subscriptions.customer_id from whatif_inputs.plan_moves "
+        "inner join warehouse.staging.stg_subscriptions as subscriptions "
+        "on plan_moves.subscription_id = subscriptions.subscription_id"
+    )
+    con.execute(
         "create table whatif_inputs.usage_factors (scenario varchar, metric varchar, factor decimal(38, 12), "
         "primary key (scenario, metric))"
     )
@@ -156,10 +165,17 @@ _INPUT_COPIES = (
     f"""create table staging.stg_customers as
         select source.* replace (
             {_PREFIXED},
-            case when scenarios.is_actual then source.pinned_pricing_version else scenarios.scenario end
-                as pinned_pricing_version
+            -- a scenario's customers are on its candidate, unless grandfathered (and not moved by it)
+            case
+                when scenarios.is_actual then source.pinned_pricing_version
+                when source.pinned_pricing_version is not null and moved_customers.customer_id is null
+                    then source.pinned_pricing_version
+                else scenarios.scenario
+            end as pinned_pricing_version
         )
-        from warehouse.staging.stg_customers as source cross join whatif_inputs.scenarios""",
+        from warehouse.staging.stg_customers as source cross join whatif_inputs.scenarios
+        left join whatif_inputs.moved_customers
+            on moved_customers.scenario = scenarios.scenario and moved_customers.customer_id = source.customer_id""",
     f"""create table staging.stg_subscriptions as
         select source.* replace (
             {_PREFIXED},
@@ -208,6 +224,7 @@ def prepare_whatif_database(
     path = whatif_database_path(warehouse_path)
     path.unlink(missing_ok=True)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    ensure_warehouse_file(path)  # in the storage format the DuckDB CLI and BI tools read, as the warehouse
     con = configure_session(duckdb.connect(str(path)))
     try:
         _attach(con, warehouse_path)

@@ -68,8 +68,8 @@ invoices_computed as (
         customer_id,
         billing_date,
         sum(amount_minor)::bigint as computed_minor,
-        -- the plan of the invoice's largest line names the invoice's plan
-        arg_max(plan_id, abs(amount_minor)) as plan_id,
+        -- the plan of the invoice's largest line names the invoice's plan (ties: the last plan id, so it is stable)
+        arg_max(plan_id, (abs(amount_minor), plan_id)) as plan_id,
     from lines_split
     group by scenario, customer_id, billing_date
 
