@@ -298,3 +298,26 @@ def test_a_scenario_that_reaches_no_usage_is_warned_about(whatif_run):
     assert "This scenario changes nothing in the range" in whatif_run["report"].read_text()
     assert "tier1_price_rise" not in whatif_run["stdout"]  # only the scenarios asked for
     assert "same_as_2026" in whatif_run["stdout"] and "Report: " in whatif_run["stdout"]
+
+
+def test_zz_the_dagster_asset_materializes_with_its_figures_as_metadata(whatif_run):
+    """Last in the module: it rebuilds the what-if database the tests above read."""
+    import dagster as dg
+
+    from dagster_billing.defs.warehouse.resources import WarehouseResource
+    from dagster_billing.defs.whatif.assets import scenario_comparison
+
+    config = {"scenarios": ["tier1_price_rise"], "date_from": "2026-02-01", "date_to": "2026-10-01"}
+    result = dg.materialize(
+        [scenario_comparison],
+        resources={"warehouse": WarehouseResource(database=str(whatif_run["warehouse"]))},
+        run_config={"ops": {"whatif__scenario_comparison": {"config": config}}},
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("whatif__scenario_comparison")
+    metadata = materialization.metadata
+    assert "tier1_price_rise" in metadata["comparison"].value
+    assert metadata["charts"].value.count("data:image/svg+xml;base64,") == 2
+    assert Path(metadata["report"].value).exists()
+    assert metadata["change_reporting_minor/tier1_price_rise"].value > 0
+    assert _sha256(whatif_run["warehouse"]) == whatif_run["hash_before"]

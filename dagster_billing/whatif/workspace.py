@@ -24,7 +24,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -186,7 +186,8 @@ _INPUT_COPIES = (
             on plan_moves.scenario = scenarios.scenario and plan_moves.subscription_id = source.subscription_id""",
     f"""create table intermediate.int_billing_windows as
         select source.* replace ({_PREFIXED})
-        from warehouse.intermediate.int_billing_windows as source cross join whatif_inputs.scenarios""",
+        from warehouse.intermediate.int_billing_windows as source cross join whatif_inputs.scenarios
+        where source.window_end >= $window_end_from and source.window_start < $window_start_before""",
     f"""create table intermediate.int_usage_aggregated_to_billing_windows as
         select source.* replace (
             {_PREFIXED},
@@ -197,7 +198,9 @@ _INPUT_COPIES = (
         cross join whatif_inputs.scenarios
         left join whatif_inputs.usage_factors
             on usage_factors.scenario = scenarios.scenario and usage_factors.metric = source.metric
-        where source.billing_status = 'billable'""",
+        where
+            source.billing_status = 'billable'
+            and source.window_end >= $window_end_from and source.window_start < $window_start_before""",
     # percentage charges (priced per event) are refused in scenarios: no event is copied
     """create table intermediate.int_usage_events_windowed as
         select * from warehouse.intermediate.int_usage_events_windowed limit 0""",
@@ -208,9 +211,15 @@ _INPUT_COPIES = (
 )
 
 
-def _copy_inputs(con: duckdb.DuckDBPyConnection) -> None:
+def _copy_inputs(con: duckdb.DuckDBPyConnection, whatif_range: WhatifRange) -> None:
+    """Only the windows an invoice dated in the range bills: its usage window ends on the billing date, its
+    in-advance fee's window starts on it (two days of slack either way for local midnights in UTC)."""
+    window_bounds = {
+        "window_end_from": datetime.combine(whatif_range.date_from - timedelta(days=2), time()),
+        "window_start_before": datetime.combine(whatif_range.date_to + timedelta(days=2), time()),
+    }
     for statement in _INPUT_COPIES:
-        con.execute(statement)
+        con.execute(statement, window_bounds if "$window_end_from" in statement else None)
 
 
 def prepare_whatif_database(
@@ -238,7 +247,7 @@ def prepare_whatif_database(
             raise ScenarioError(problems)
         whatif_range = default_range(con, date_from, date_to)
         _write_inputs(con, scenarios, subscriptions)
-        _copy_inputs(con)
+        _copy_inputs(con, whatif_range)
         write_pricing_tables(con, [*actual_configs, *(s.candidate for s in scenarios)], PRICING_SCENARIO)
         con.execute("detach warehouse")
     finally:
