@@ -112,6 +112,13 @@ def main() -> None:
     results = {}
     for events, customers, name in sizes:
         workdir = args.workdir / f"{name}-{events}-{customers}"
+        if args.whatif_only:
+            pricing = _pricing_with_scenarios(workdir)
+            whatif, phases = _whatif(workdir, pricing)
+            print(
+                f"{events:>11,} events, {customers:,} customers: five what-ifs {whatif:6.1f} s; phases (s): {phases}"
+            )
+            continue
         landing = _prepare(workdir, events, customers)
         full = _pipeline(workdir, landing)
         pricing = _pricing_with_scenarios(workdir)

@@ -141,12 +141,17 @@ def test_doubling_one_unit_price_doubles_exactly_those_lines(whatif_run):
     pairs = _whatif_query(
         whatif_run,
         """
-        with lines as (
+        with priced as (
+            select * from intermediate.int_fixed_fees_prorated
+            union all by name select * from intermediate.int_usage_charges_priced
+            union all by name select * from intermediate.int_minimum_spend_trued_up
+        ),
+        lines as (
             select
                 substr(customer_id, 1, strpos(customer_id, '/') - 1) as scenario,
                 substr(customer_id, strpos(customer_id, '/') + 1) as customer,
                 *
-            from intermediate.int_invoice_lines_computed
+            from priced
             where billing_date >= ? and billing_date < ?
         )
         select

@@ -11,10 +11,10 @@ reads, with each customer id prefixed by the scenario (`growth_plus/cus_0001`):
 - the usage already aggregated per window (never the raw events), multiplied by the scenario's elasticity;
 - the pricing tables: the versions of `pricing_configs/` and each candidate, under one pricing scenario.
 
-Then dbt runs the pricing models (`int_subscriptions_windowed` to `int_invoice_lines_computed`, unchanged) and the
-`whatif` models on that database. Pricing `actual` again on the same inputs is what makes the comparison exact: the
-change of an invoice is scenario minus actual computed by the same SQL, and the scenario's total is the issued
-total plus that change.
+Then dbt runs the pricing models (`int_subscriptions_windowed` to the three line models that
+`int_invoice_lines_computed` unions, unchanged) and the `whatif` models on that database. Pricing `actual` again on
+the same inputs is what makes the comparison exact: the change of an invoice is scenario minus actual computed by
+the same SQL, and the scenario's total is the issued total plus that change.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ PRICING_MODELS = (
     "stg_pricing_versions stg_pricing_plans stg_pricing_metrics stg_pricing_charges stg_pricing_charge_tiers "
     "int_subscriptions_windowed int_billing_windows_versioned int_subscription_segments_priced "
     "int_fixed_fees_prorated int_usage_percentage_fees_summed int_usage_charges_priced "
-    "int_minimum_spend_trued_up int_invoice_lines_computed int_revenue_fx_rates"
+    "int_minimum_spend_trued_up int_revenue_fx_rates"
 )
 WHATIF_SELECTION = f"{PRICING_MODELS} tag:whatif"
 DEFAULT_FLAG_PERCENT = Decimal(10)

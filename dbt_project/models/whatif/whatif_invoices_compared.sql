@@ -6,9 +6,14 @@
     ledger's and a scenario identical to actual changes nothing. Adjustment and credit lines stay as issued. -#}
 with
 
+-- the priced lines, as int_invoice_lines_computed unions them (its ids and descriptions are not needed here)
 invoice_lines as (
 
-    select * from {{ ref('int_invoice_lines_computed') }}
+    select * from {{ ref('int_fixed_fees_prorated') }}
+    union all by name
+    select * from {{ ref('int_usage_charges_priced') }}
+    union all by name
+    select * from {{ ref('int_minimum_spend_trued_up') }}
 
 ),
 
@@ -53,7 +58,8 @@ lines_split as (
         substr(customer_id, strpos(customer_id, '/') + 1) as customer_id,
         billing_date,
         plan_id,
-        amount_minor,
+        -- rounded once per line with the plan's mode, the macro billing uses
+        {{ round_to_minor('amount', 'minor_unit_digits', 'rounding_mode', 'currency') }} as amount_minor,
     from invoice_lines
     where
         billing_date >= date '{{ var("whatif_from") }}'
