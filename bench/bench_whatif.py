@@ -104,6 +104,11 @@ def main() -> None:
     parser.add_argument(
         "--skip-fixed", action="store_true", help="do not measure the fixed cost on 1,000 events"
     )
+    parser.add_argument(
+        "--whatif-only",
+        action="store_true",
+        help="reuse the warehouses an earlier run of this script built and time the what-ifs only",
+    )
     args = parser.parse_args()
 
     sizes = [(args.events, args.customers, "whatif")]
