@@ -294,13 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--from",
         dest="date_from",
         type=date_argument,
-        help="first billing date (default: --to minus 12 months)",
+        help="first billing date (default: 12 months before --to)",
     )
     whatif.add_argument(
         "--to",
         dest="date_to",
         type=date_argument,
-        help="billing dates before this (default: the day after the last issued invoice)",
+        help="billing dates before this (default: the first of the month of the day after the last issued invoice)",
     )
     whatif.add_argument(
         "--flag-percent",

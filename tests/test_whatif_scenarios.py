@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -175,3 +176,27 @@ def test_elasticity_is_a_usage_factor(tmp_path, actual_configs):
     assert scenario.usage_factor("api_calls") == Decimal("0.875")
     assert scenario.usage_factor("storage_gb") == Decimal("1.2")
     assert scenario.usage_factor("compute_minutes") == 1
+
+
+@pytest.mark.parametrize(
+    ("last_issued", "expected"),
+    [
+        ("2026-09-30", ("2025-10-01", "2026-10-01")),  # September is whole
+        ("2026-10-01", ("2025-10-01", "2026-10-01")),  # one day of October is left out
+        ("2026-10-15", ("2025-10-01", "2026-10-01")),
+    ],
+)
+def test_the_default_range_is_twelve_whole_months(last_issued, expected):
+    import duckdb
+
+    from dagster_billing.whatif.workspace import default_range
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as warehouse")
+    con.execute("create schema warehouse.billing")
+    con.execute(
+        "create table warehouse.billing.issued_invoices as select ?::date as billing_date", [last_issued]
+    )
+    whatif_range = default_range(con, None, None)
+    assert (whatif_range.date_from.isoformat(), whatif_range.date_to.isoformat()) == expected
+    assert default_range(con, date(2026, 2, 1), None).date_from == date(2026, 2, 1)

@@ -60,7 +60,7 @@ def compare_scenarios(
     log_path: Path | None = None,
 ) -> WhatifComparison:
     """Price the scenarios `names` (files of `<pricing>/scenarios/`, or paths) over [date_from, date_to) of
-    billing dates (default: the 12 months up to the last issued invoice) and compare them with what was issued.
+    billing dates (default: the 12 whole months up to the last issued invoice) and compare them with what was issued.
     Raises ScenarioError (a scenario is invalid), WarehouseNotReady or DbtFailed."""
     paths = paths or billing_paths()
     seconds: dict[str, float] = {}

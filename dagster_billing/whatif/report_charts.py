@@ -92,5 +92,5 @@ def winners_losers_svg(customers: pd.DataFrame) -> str:
     axes.invert_yaxis()
     axes.set_title("Customers paying less, the same or more")
     axes.set_xlabel("customers")
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3)
     return _svg(figure)

@@ -71,17 +71,18 @@ def whatif_database_path(warehouse_path: Path) -> Path:
 def default_range(
     con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None
 ) -> WhatifRange:
-    """Up to the day after the last issued invoice, and 12 months back from there, unless given."""
+    """Unless given: the 12 whole months before the month in which the last issued invoice's next day falls (the
+    last month may hold one day of invoices only, which would read as a drop in revenue)."""
     if date_to is None:
         (last,) = con.execute("select max(billing_date) from warehouse.billing.issued_invoices").fetchone()
         if last is None:
             raise WarehouseNotReady("the warehouse has no issued invoice yet: run `billing run` first")
-        date_to = last + timedelta(days=1)
+        date_to = (last + timedelta(days=1)).replace(day=1)
     if date_from is None:
         date_from = (
-            date_to.replace(year=date_to.year - 1)
-            if not (date_to.month == 2 and date_to.day == 29)
-            else (date_to - timedelta(days=366))
+            date_to.replace(year=date_to.year - 1, day=1)
+            if date_to.day == 1
+            else date_to - timedelta(days=365)
         )
     return WhatifRange(date_from, date_to)
 

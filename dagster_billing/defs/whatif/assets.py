@@ -34,7 +34,8 @@ class WhatifConfig(dg.Config):
     )
     date_to: str = Field(
         default="",
-        description="Billing dates before this (YYYY-MM-DD); empty: the day after the last issued invoice.",
+        description="Billing dates before this (YYYY-MM-DD); empty: the first of the month of the day after the last "
+        "issued invoice.",
     )
     flag_percent: str = Field(default="10", description="Flag customers whose change exceeds this percent.")
 
