@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -194,6 +195,48 @@ def _add_path_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from dagster_billing.pricing import PricingConfigError, load_pricing_configs
+    from dagster_billing.whatif import DbtFailed, ScenarioError, WarehouseNotReady, compare_scenarios
+    from dagster_billing.whatif.report import write_report
+    from dagster_billing.whatif.summary import comparison_table, summarize
+
+    paths = _paths(args)
+    try:
+        comparison = compare_scenarios(
+            args.scenarios, args.date_from, args.date_to, paths=paths, flag_percent=args.flag_percent
+        )
+    except (ScenarioError, PricingConfigError, WarehouseNotReady, DbtFailed) as error:
+        problems = getattr(error, "problems", [])
+        print(f"billing whatif: {problems[0] if len(problems) == 1 else error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    actual_configs = load_pricing_configs(paths.pricing_dir)
+    summaries = summarize(comparison, actual_configs)
+    print(
+        f"What-if over billing dates {comparison.range.date_from} to {comparison.range.date_to} (exclusive), "
+        "issued invoices only:"
+    )
+    print(comparison_table(summaries))
+    for summary in summaries:
+        for warning in summary.warnings:
+            print(f"warning: {summary.name}: {warning}")
+    report = Path(args.report) if args.report else comparison.database_path.with_name("whatif_report.html")
+    write_report(comparison, actual_configs, report)
+    print(f"Report: {report}")
+    print(
+        f"Tables: whatif.whatif_invoices_compared, _customers_compared, _months_compared in {comparison.database_path}"
+    )
+    return EXIT_OK
+
+
+def date_argument(text: str) -> date:
+    """A YYYY-MM-DD date; anything else is a usage error (exit 2)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
 def as_of_argument(text: str) -> str:
     """`--as-of` as a UTC date or date and time; anything else is a usage error (exit 2), not a traceback."""
     try:
@@ -238,6 +281,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", help="DuckDB file (default: $BILLING_WAREHOUSE_PATH or ./data/warehouse.duckdb)"
     )
     explain.set_defaults(handler=cmd_explain)
+
+    whatif = commands.add_parser(
+        "whatif",
+        help="re-price issued invoices under candidate price lists (pricing_configs/scenarios/) and compare",
+    )
+    _add_path_options(whatif)
+    whatif.add_argument(
+        "scenarios", nargs="+", metavar="SCENARIO", help="a file name of <pricing>/scenarios/ or a path"
+    )
+    whatif.add_argument(
+        "--from",
+        dest="date_from",
+        type=date_argument,
+        help="first billing date (default: 12 months before --to)",
+    )
+    whatif.add_argument(
+        "--to",
+        dest="date_to",
+        type=date_argument,
+        help="billing dates before this (default: the first of the month of the day after the last issued invoice)",
+    )
+    whatif.add_argument(
+        "--flag-percent",
+        type=Decimal,
+        default=Decimal(10),
+        help="flag customers whose change exceeds this percent (default 10)",
+    )
+    whatif.add_argument(
+        "--report", help="the HTML report's path (default: whatif_report.html beside the warehouse)"
+    )
+    whatif.set_defaults(handler=cmd_whatif)
 
     demo = commands.add_parser(
         "demo",

@@ -11,6 +11,7 @@ from dagster_billing.defs.usage import assets as usage_assets
 from dagster_billing.defs.usage import checks as usage_checks
 from dagster_billing.defs.usage import sensors as usage_sensors
 from dagster_billing.defs.warehouse import resources as warehouse_resources
+from dagster_billing.defs.whatif import assets as whatif_assets
 
 
 @dg.definitions
@@ -25,4 +26,5 @@ def defs() -> dg.Definitions:
         usage_sensors.defs(),
         orchestration_schedules.defs(),
         stripe_assets.defs(),
+        whatif_assets.defs(),
     )

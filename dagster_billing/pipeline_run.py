@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 import psutil
 
-from dagster_billing.defs.orchestration.schedules import as_of_ops_config
+from dagster_billing.defs.orchestration.schedules import as_of_ops_config, billing_pipeline_job
 from dagster_billing.defs.usage.partitions import arrival_day_for_as_of
 from dagster_billing.settings import BillingPaths
 from dagster_billing.warehouse_file import ensure_warehouse_file
@@ -91,7 +91,7 @@ def run_pipeline(
     from dagster_billing.definitions import defs  # after export_env: resources read the paths when built
 
     definitions = defs()
-    job = definitions.resolve_implicit_global_asset_job_def()
+    job = definitions.resolve_job_def(billing_pipeline_job.name)  # every asset but the on-demand what-ifs
     ops: dict = as_of_ops_config(as_of, full_refresh=full_refresh)
     if future_tolerance_minutes is not None:
         ops["raw__usage_events"] = {"config": {"future_tolerance_minutes": future_tolerance_minutes}}

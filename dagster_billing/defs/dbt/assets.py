@@ -26,6 +26,8 @@ from dagster_billing.ingestion.usage_watermark import usage_folded_through_file_
 
 # Everything downstream of the ledger and of the Stripe step's table (dbt selection syntax).
 AFTER_LEDGER = "source:billing+ source:stripe+"
+# The what-if models are built on demand in their own database (dagster_billing/whatif), never by a billing run.
+WHATIF_MODELS = "tag:whatif"
 
 
 class DbtBuildConfig(dg.Config):
@@ -85,8 +87,8 @@ def build_dbt_definitions() -> dg.Definitions:
     project = billing_dbt_project()
     return dg.Definitions(
         assets=[
-            _dbt_build_assets(project, "billing_dbt_models", exclude=AFTER_LEDGER),
-            _dbt_build_assets(project, "billing_dbt_marts", select=AFTER_LEDGER),
+            _dbt_build_assets(project, "billing_dbt_models", exclude=f"{AFTER_LEDGER} {WHATIF_MODELS}"),
+            _dbt_build_assets(project, "billing_dbt_marts", select=AFTER_LEDGER, exclude=WHATIF_MODELS),
         ],
         resources={"dbt": dbt_cli_resource(project)},
     )

@@ -8,7 +8,8 @@ from dagster_billing.defs.usage.partitions import arrival_day_for_as_of
 
 billing_pipeline_job = dg.define_asset_job(
     "billing_pipeline_job",
-    selection=dg.AssetSelection.all(),
+    # every asset but the what-ifs, which analysts launch on demand (dagster_billing/defs/whatif)
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("whatif"),
     description="Ingest the landing folder (the arrival-day partition), fold the new files into the incremental "
     "usage models, price, issue due invoices and finalize them in Stripe. One run per day; a range of days (a "
     "backfill) is one run.",
