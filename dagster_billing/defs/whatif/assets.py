@@ -16,7 +16,7 @@ from pydantic import Field
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.pricing import load_pricing_configs
 from dagster_billing.settings import BillingPaths, billing_paths
-from dagster_billing.whatif import ScenarioError, compare_scenarios
+from dagster_billing.whatif import ScenarioError, available_scenarios, compare_scenarios
 from dagster_billing.whatif.report import write_report
 from dagster_billing.whatif.report_charts import change_histogram_svg, monthly_revenue_svg
 from dagster_billing.whatif.summary import comparison_table, reporting_currency, summarize
@@ -27,7 +27,8 @@ WHATIF_GROUP = "whatif"
 class WhatifConfig(dg.Config):
     scenarios: list[str] = Field(
         default_factory=list,
-        description="Scenario names: files of pricing_configs/scenarios/ without .yaml (e.g. tier1_price_rise).",
+        description="Scenario names: files of pricing_configs/scenarios/ without .yaml (e.g. tier1_price_rise); "
+        "empty means every file there (so `Materialize all` in the UI compares them all).",
     )
     date_from: str = Field(
         default="", description="First billing date (YYYY-MM-DD); empty: date_to minus 12 months."
@@ -65,13 +66,16 @@ def _svg_image(svg: str, title: str) -> str:
 def scenario_comparison(
     context: dg.AssetExecutionContext, config: WhatifConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    if not config.scenarios:
-        raise dg.Failure("whatif config: name at least one scenario in `scenarios`")
     defaults = billing_paths()
     paths = BillingPaths(defaults.landing_dir, Path(warehouse.database).resolve(), defaults.pricing_dir)
+    scenarios = config.scenarios or available_scenarios(paths.pricing_dir)
+    if not scenarios:
+        raise dg.Failure(
+            f"whatif: no scenario in the run config and no file in {paths.pricing_dir}/scenarios/"
+        )
     try:
         comparison = compare_scenarios(
-            config.scenarios,
+            scenarios,
             _date(config.date_from, "date_from"),
             _date(config.date_to, "date_to"),
             paths=paths,
