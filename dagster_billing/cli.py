@@ -78,7 +78,7 @@ def _run(paths: BillingPaths, as_of: str, *, full_refresh: bool = False) -> int:
 
 def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path, *, full_refresh: bool = False) -> int:
     from dagster_billing.pipeline_run import check_warehouse_free, run_pipeline, warehouse_lock_errors
-    from dagster_billing.run_summary import run_summary
+    from dagster_billing.run_summary import receivables_summary, run_summary
     from dagster_billing.stripe_sync.run_summary import read_stripe_report, stripe_summary
 
     check_warehouse_free(paths.warehouse_path)  # before anything starts: a clear line instead of failed steps
@@ -93,6 +93,7 @@ def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path, *, full_ref
         print(run_summary(paths, result.run_id))
         report = read_stripe_report(paths.warehouse_path, since=result.started_at)
         print(stripe_summary(paths.warehouse_path, report))
+        print(receivables_summary(paths))
     if not result.success:
         print(f"billing run: the run did not complete; the full log: {log_path}", file=sys.stderr)
         for failure in result.failures:

@@ -1,7 +1,9 @@
 {#- One invoice per customer, billing date and scenario. Issued invoices come from the ledger exactly as issued
     (totals, credit applied, the customer's terms at issue) with their Stripe state; drafts (grace period not
     passed, and every non-actual scenario) are int_invoices_computed: their computed lines with today's terms; a
-    `held` invoice (a line too large to price) is a draft that is never issued, with its `hold_reason`. -#}
+    `held` invoice (a line too large to price) is a draft that is never issued, with its `hold_reason`. An issued
+    invoice's life after issue (open, paid, partially paid, uncollectible, void, billed elsewhere) and what is
+    still owed come from int_invoices_collected. -#}
 with
 
 issued_invoices as (
@@ -19,6 +21,12 @@ computed_invoices as (
 stripe_sync as (
 
     select * from {{ ref('stg_stripe_invoice_sync') }}
+
+),
+
+collected as (
+
+    select * from {{ ref('int_invoices_collected') }}
 
 ),
 
@@ -95,6 +103,7 @@ final as (
         invoices.invoice_id,
         invoices.scenario,
         invoices.invoice_status,
+        coalesce(collected.lifecycle_status, invoices.invoice_status) as lifecycle_status,
         invoices.hold_reason,
         invoices.customer_id,
         invoices.billing_date,
@@ -114,6 +123,9 @@ final as (
         0::bigint as tax_minor,
         invoices.total_minor,
         invoices.credit_balance_minor,
+        collected.amount_due_minor,
+        collected.amount_paid_minor,
+        collected.amount_outstanding_minor,
         invoices.pricing_version,
         invoices.stripe_customer_id,
         invoices.issued_at,
@@ -124,6 +136,8 @@ final as (
     from invoices
     left join stripe_sync
         on invoices.invoice_id = stripe_sync.invoice_id
+    left join collected
+        on invoices.invoice_id = collected.invoice_id
 
 )
 
