@@ -80,6 +80,7 @@ class OneOffInvoice(Invoice):
         currency=None,
         description=None,
         metadata=None,
+        automatic_tax=None,
         **unknown,
     ):
         _require(not unknown, "Received unknown parameter: " + ", ".join(sorted(unknown)))
@@ -99,6 +100,7 @@ class OneOffInvoice(Invoice):
             pending_invoice_items_behavior in ("exclude", "include"), "Invalid pending_invoice_items_behavior"
         )
         _require(metadata is None or isinstance(metadata, dict), "Invalid metadata")
+        _require(automatic_tax is None or isinstance(automatic_tax, dict), "Invalid automatic_tax")
         cus = Customer._api_retrieve(customer)
         StripeObject.__init__(
             self
@@ -125,6 +127,13 @@ class OneOffInvoice(Invoice):
         self.payment_intent = None
         self.subscription = None
         self.tax_percent = None
+        # Stripe Tax is not emulated: with automatic_tax enabled the invoice computes no tax (0) and says so
+        enabled = resources.try_convert_to_bool((automatic_tax or {}).get("enabled")) is True
+        self.automatic_tax = {
+            "enabled": enabled,
+            "liability": None,
+            "status": "complete" if enabled else None,
+        }
         self.default_tax_rates = None
         self.discount = None
         self.status_transitions = {
@@ -158,6 +167,10 @@ class OneOffInvoice(Invoice):
     @property
     def total(self) -> int:
         return self.subtotal  # no tax rates on one-off invoices here; may be negative, as at Stripe
+
+    @property
+    def total_excluding_tax(self) -> int:
+        return self.subtotal
 
     @property
     def amount_due(self) -> int:

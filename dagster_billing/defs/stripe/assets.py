@@ -69,6 +69,7 @@ def stripe_invoice_sync(
             concurrency=stripe_api.max_concurrent_requests,
             on_customer_created=attach_test_card if stripe_api.seed_test_cards else None,
             finalize_from=stripe_api.finalize_from_date(),
+            automatic_tax=stripe_api.automatic_tax,
         )
     for error in summary.errors:
         context.log.error(error)

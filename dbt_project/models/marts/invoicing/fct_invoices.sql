@@ -12,6 +12,30 @@ issued_invoices as (
 
 ),
 
+-- the tax frozen with each issued invoice: its tax lines and the adjustments of earlier invoices' tax lines (the
+-- ledger header's subtotal is every line before credits)
+issued_tax as (
+
+    select
+        invoice_id,
+        sum(amount_minor)::bigint as tax_minor,
+    from {{ ref('stg_issued_invoice_lines') }}
+    where line_type = 'tax' or (line_type = 'adjustment' and charge_model = 'tax')
+    group by invoice_id
+
+),
+
+issued_invoices_taxed as (
+
+    select
+        issued_invoices.*,
+        coalesce(issued_tax.tax_minor, 0)::bigint as tax_minor,
+    from issued_invoices
+    left join issued_tax
+        on issued_invoices.invoice_id = issued_tax.invoice_id
+
+),
+
 computed_invoices as (
 
     select * from {{ ref('int_invoices_computed') }}
@@ -49,8 +73,9 @@ drafts as (
         period_end,
         line_count,
         subtotal_minor,
+        tax_minor,
         0::bigint as credit_minor,
-        subtotal_minor as total_minor,
+        subtotal_minor + tax_minor as total_minor,
         null::bigint as credit_balance_minor,
         pricing_version,
         stripe_customer_id,
@@ -78,14 +103,15 @@ issued as (
         period_start,
         period_end,
         line_count,
-        subtotal_minor,
+        subtotal_minor - tax_minor as subtotal_minor,
+        tax_minor,
         credit_minor,
         total_minor,
         credit_balance_minor,
         pricing_version,
         stripe_customer_id,
         issued_at,
-    from issued_invoices
+    from issued_invoices_taxed
 
 ),
 
@@ -117,10 +143,10 @@ final as (
         invoices.period_end,
         invoices.line_count,
         invoices.subtotal_minor,
-        -- discounts and tax are later line types; the columns exist so consumers need not change
+        -- discounts are a later line type; the column exists so consumers need not change
         0::bigint as discount_minor,
         invoices.credit_minor,
-        0::bigint as tax_minor,
+        invoices.tax_minor,
         invoices.total_minor,
         invoices.credit_balance_minor,
         collected.amount_due_minor,
