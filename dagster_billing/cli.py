@@ -48,11 +48,11 @@ def _paths(args: argparse.Namespace) -> BillingPaths:
     )
 
 
-def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: date) -> None:
+def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: date, tax: bool) -> None:
     from dagster_billing.generator import generate_landing
 
     landing = generate_landing(
-        landing_dir, customers=customers, events=events, seed=seed, end=end, overwrite=True
+        landing_dir, customers=customers, events=events, seed=seed, end=end, overwrite=True, tax=tax
     )
     print(
         f"Generated {landing_dir}: {landing.customers} customers, {landing.subscriptions} subscriptions, "
@@ -79,7 +79,7 @@ def _run(paths: BillingPaths, as_of: str, *, full_refresh: bool = False) -> int:
 
 def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path, *, full_refresh: bool = False) -> int:
     from dagster_billing.pipeline_run import check_warehouse_free, run_pipeline, warehouse_lock_errors
-    from dagster_billing.run_summary import run_summary
+    from dagster_billing.run_summary import receivables_summary, run_summary
     from dagster_billing.stripe_sync.run_summary import read_stripe_report, stripe_summary
 
     check_warehouse_free(paths.warehouse_path)  # before anything starts: a clear line instead of failed steps
@@ -94,6 +94,7 @@ def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path, *, full_ref
         print(run_summary(paths, result.run_id))
         report = read_stripe_report(paths.warehouse_path, since=result.started_at)
         print(stripe_summary(paths.warehouse_path, report))
+        print(receivables_summary(paths))
     if not result.success:
         print(f"billing run: the run did not complete; the full log: {log_path}", file=sys.stderr)
         for failure in result.failures:
@@ -114,7 +115,14 @@ def _run_and_report(paths: BillingPaths, as_of: str, log_path: Path, *, full_ref
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    _generate(_paths(args).landing_dir, args.customers, args.events, args.seed, date.fromisoformat(args.end))
+    _generate(
+        _paths(args).landing_dir,
+        args.customers,
+        args.events,
+        args.seed,
+        date.fromisoformat(args.end),
+        args.tax,
+    )
     return 0
 
 
@@ -159,7 +167,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     demo_dir = Path(args.dir).resolve()
     shutil.rmtree(demo_dir, ignore_errors=True)
     paths = BillingPaths(demo_dir / "landing", demo_dir / "warehouse.duckdb", billing_paths().pricing_dir)
-    _generate(paths.landing_dir, args.customers, args.events, args.seed, date.fromisoformat(DEMO_AS_OF))
+    # the demo bills tax: its customers' locations (customer_tax.csv) meet pricing_configs/tax/
+    _generate(paths.landing_dir, args.customers, args.events, args.seed, date.fromisoformat(DEMO_AS_OF), True)
     from dagster_billing.local_stripe.demo import demo_stripe
 
     with demo_stripe(
@@ -258,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--events", type=int, default=20_000)
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--end", default=DEMO_AS_OF, help="last day of generated usage (YYYY-MM-DD)")
+    generate.add_argument(
+        "--tax",
+        action="store_true",
+        help="also write customer_tax.csv (tax locations: several jurisdictions)",
+    )
     generate.set_defaults(handler=cmd_generate)
 
     run = commands.add_parser("run", help="materialize every asset through Dagster and print a summary")

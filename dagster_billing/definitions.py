@@ -7,6 +7,7 @@ from dagster_billing.defs.ledger import assets as ledger_assets
 from dagster_billing.defs.orchestration import schedules as orchestration_schedules
 from dagster_billing.defs.pricing import assets as pricing_assets
 from dagster_billing.defs.stripe import assets as stripe_assets
+from dagster_billing.defs.tax import assets as tax_assets
 from dagster_billing.defs.usage import assets as usage_assets
 from dagster_billing.defs.usage import checks as usage_checks
 from dagster_billing.defs.usage import sensors as usage_sensors
@@ -26,5 +27,6 @@ def defs() -> dg.Definitions:
         usage_sensors.defs(),
         orchestration_schedules.defs(),
         stripe_assets.defs(),
+        tax_assets.defs(),
         whatif_assets.defs(),
     )

@@ -116,6 +116,48 @@ def _invoice_lines(con: duckdb.DuckDBPyConnection, run_id: str | None) -> list[s
     return lines
 
 
+AGE_BUCKETS_SHOWN = "current / 1-30 / 31-60 / 61-90 / over 90 days past due"
+
+
+def receivables_summary(paths: BillingPaths) -> str:
+    """Receivables by age on the run's as_of (marts.fct_receivables_aging), per currency and in the reporting
+    currency; empty when nothing is owed or the mart was not built."""
+    con = duckdb.connect(str(paths.warehouse_path), read_only=True)
+    try:
+        rows = _rows(
+            con,
+            "select as_of_date, currency, minor_unit_digits, reporting_currency, reporting_minor_unit_digits, "
+            "bucket_order, invoice_count, amount_outstanding_minor, amount_outstanding_reporting_minor "
+            "from marts.fct_receivables_aging order by currency, bucket_order",
+        )
+    finally:
+        con.close()
+    if not rows:
+        return "Receivables: none owed"
+    by_currency: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_currency.setdefault(row[1], []).append(row)
+    as_of, reporting = rows[0][0], rows[0][3]
+    lines = [f"Receivables on {as_of} (marts.fct_receivables_aging), {AGE_BUCKETS_SHOWN}:"]
+    reporting_totals, without_rate = [0] * 5, []
+    for currency, buckets in by_currency.items():
+        digits = buckets[0][2]
+        amounts = " / ".join(_major(row[7], digits) for row in buckets)
+        lines.append(f"  {currency}: {sum(row[6] for row in buckets)} invoices: {amounts} {currency}")
+        if any(row[8] is None for row in buckets):
+            without_rate.append(currency)
+            continue
+        for row in buckets:
+            reporting_totals[row[5] - 1] += row[8]
+    reporting = reporting or next((row[3] for row in rows if row[3]), None)
+    reporting_digits = next((row[4] for row in rows if row[4] is not None), None)
+    if reporting is not None and reporting_digits is not None:
+        amounts = " / ".join(_major(total, reporting_digits) for total in reporting_totals)
+        missing = f" (without {', '.join(without_rate)}: no rate in fx_rates)" if without_rate else ""
+        lines.append(f"  all, in {reporting} (reporting currency): {amounts} {reporting}{missing}")
+    return "\n".join(lines)
+
+
 # The latest arrival days shown in the summary (the whole table is marts.fct_usage_lateness_daily).
 LATENESS_DAYS_SHOWN = 3
 

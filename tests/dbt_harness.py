@@ -60,6 +60,14 @@ create table raw.pricing_charges (
     fixed_fee_per_event decimal(38, 12), per_event_min_amount decimal(38, 12),
     per_event_max_amount decimal(38, 12), source_file varchar
 );
+create table raw.tax_rates (
+    jurisdiction varchar, jurisdiction_name varchar, tax_name varchar, product varchar, rate_percent decimal(9, 4),
+    is_exempt boolean, reverse_charge_b2b boolean, source_file varchar
+);
+create table raw.customer_tax (
+    customer_id varchar, tax_country varchar, tax_region varchar, tax_id varchar, tax_exempt varchar,
+    source_file varchar, source_row integer
+);
 create table raw.pricing_charge_tiers (
     scenario varchar not null, pricing_version varchar, plan_id varchar, currency varchar, metric varchar,
     tier_number integer, lower_bound decimal(38, 12), up_to decimal(38, 12), unit_amount decimal(38, 12),

@@ -103,9 +103,16 @@ def test_the_demos_late_batch_is_billed_as_adjustments_on_the_next_invoices(demo
         warehouse,
         "select l.adjusted_invoice_id, l.adjustment_reason, l.late_event_count, l.amount_minor, s.outcome "
         "from billing.issued_invoice_lines as l join stripe.invoice_sync as s using (invoice_id) "
-        "where l.line_type = 'adjustment'",
+        "where l.line_type = 'adjustment' and l.charge_model is distinct from 'tax'",
     )
     assert adjustments and all(reason == "late_events" and late > 0 for _, reason, late, _, _ in adjustments)
+    # the demo bills tax: a taxed invoice's late usage also corrects its tax, as its own adjustment
+    tax_reasons = _warehouse_rows(
+        warehouse,
+        "select distinct adjustment_reason from billing.issued_invoice_lines "
+        "where line_type = 'adjustment' and charge_model = 'tax'",
+    )
+    assert tax_reasons in ([], [("tax_recomputed",)])
     assert all(amount > 0 for *_, amount, _ in adjustments)
     # the invoices they correct are still exactly as issued (the integrity check's hash) and were finalized once
     (corrected,) = _warehouse_rows(
@@ -114,6 +121,38 @@ def test_the_demos_late_batch_is_billed_as_adjustments_on_the_next_invoices(demo
         "where line_type = 'adjustment' and adjusted_invoice_id in (select invoice_id from stripe.invoice_sync)",
     )[0]
     assert corrected > 0
+
+
+def test_the_demo_bills_tax_that_stripe_totals_to_the_cent_and_that_is_never_revenue(demo):
+    completed, warehouse = demo
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    treatments = dict(
+        _warehouse_rows(
+            warehouse,
+            "select case when amount_minor <> 0 then 'taxed' else 'zero' end, count(*) "
+            "from marts.fct_invoice_lines where scenario = 'actual' and line_type = 'tax' group by 1",
+        )
+    )
+    assert treatments.get("taxed", 0) > 0 and treatments.get("zero", 0) > 0  # exempt, reverse charge, US-OR
+    # every invoice sent to Stripe with tax: Stripe's total is the ledger's (tax included) to the minor unit
+    mismatched, taxed_in_stripe = _warehouse_rows(
+        warehouse,
+        """select count(*) filter (where s.stripe_total_minor <> i.total_minor), count(*)
+        from stripe.invoice_sync as s join marts.fct_invoices as i using (invoice_id)
+        where i.tax_minor <> 0 and s.outcome <> 'error'""",
+    )[0]
+    assert taxed_in_stripe > 0 and mismatched == 0
+    # revenue (every day, recognized or not) is exactly the billed lines without tax and credits
+    revenue, billed_without_tax = _warehouse_rows(
+        warehouse,
+        """select
+            (select sum(amount_minor) from marts.fct_revenue_daily),
+            (select sum(amount_minor) from marts.fct_invoice_lines
+             where scenario = 'actual' and invoice_status <> 'held' and line_type not in ('tax', 'credit')
+               and charge_model is distinct from 'tax')""",
+    )[0]
+    (tax_total,) = _warehouse_rows(warehouse, "select sum(tax_minor) from marts.fct_invoices")[0]
+    assert tax_total > 0 and revenue == billed_without_tax
 
 
 def test_finance_tieouts_hold_on_the_demo_data(demo):

@@ -121,7 +121,7 @@ class Ledger:
             numbers[line.invoice_id] = numbers.get(line.invoice_id, 0) + 1
             self.con.execute(
                 """insert into intermediate.int_invoice_lines_computed values
-                   (?, ?, 'actual', ?, ?, ?, ?, 'sub_1', 'growth', ?, ?, 'per_unit', ?, ?, ?, ?, ?, ?, ?, 'USD', 2,
+                   (?, ?, 'actual', ?, ?, ?, ?, 'sub_1', 'growth', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', 2,
                     'half_up', ?, ?, ?)""",
                 [
                     line.line_id,
@@ -132,6 +132,7 @@ class Ledger:
                     line.line_type,
                     line.pricing_version,
                     line.metric,
+                    "tax" if line.line_type == "tax" else "per_unit",
                     line.tier,
                     line.quantity,
                     line.unit_amount,
@@ -357,3 +358,34 @@ def test_a_held_invoice_is_never_issued_and_its_recomputation_never_adjusts(ledg
     summary = ledger.issue(NOV_1 + timedelta(days=1))
     assert (summary.issued, summary.adjustment_lines, summary.pending_adjustment_lines) == (1, 0, 0)
     assert ledger.lines("inv_cus_a_20261101") == [("base_fee", 1000, 1, None, None, None)]
+
+
+def test_tax_is_recomputed_with_its_lines_and_left_as_billed_once_stripe_tax_computes_it(
+    ledger: Ledger,
+) -> None:
+    def tax(billing_at: datetime, taxable: int, amount_minor: int) -> Line:
+        return Line("cus_a", billing_at, "tax", amount_minor, Decimal(taxable), "DE", unit_amount=Decimal(19))
+
+    ledger.compute([usage("cus_a", OCT_1, 10, 500), tax(OCT_1, 5, 95)])
+    ledger.issue(OCT_1 + timedelta(days=1))
+    # a late event: the usage line computes to 600 and its tax to 114; both differences are adjustments
+    ledger.event("cus_a", OCT_1 - timedelta(days=3), ingested_at=OCT_1 + timedelta(days=1, hours=5))
+    ledger.compute([usage("cus_a", OCT_1, 12, 600), tax(OCT_1, 6, 114), fee("cus_a", NOV_1, 1000)])
+    summary = ledger.issue(NOV_1 + timedelta(days=1))
+    assert summary.adjustments_by_reason == {"late_events": 1, "tax_recomputed": 1}
+    october = "inv_cus_a_20261001"
+    assert sorted(ledger.lines("inv_cus_a_20261101")) == [
+        ("adjustment", 19, 1, october, "tax_recomputed", None),
+        ("adjustment", 100, 2, october, "late_events", 1),
+        ("base_fee", 1000, 1, None, None, None),
+    ]
+    # tax handed to Stripe Tax: the computed lines carry no tax, and the tax already billed is not credited back
+    ledger.compute([usage("cus_a", OCT_1, 12, 600), fee("cus_a", NOV_1, 1000), fee("cus_a", DEC_1, 1000)])
+    handed_over = issue_due_invoices(
+        ledger.con,
+        as_of=DEC_1 + timedelta(days=1),
+        run_id="run-stripe-tax",
+        issued_at=DEC_1,
+        compare_tax=False,
+    )
+    assert (handed_over.issued, handed_over.adjustment_lines) == (1, 0)

@@ -12,14 +12,16 @@ from pathlib import Path
 import duckdb
 
 CHECKS = {
-    # credit lines (a balance applied or carried) are a means of payment, not revenue; subtotals leave them out
+    # credit lines (a balance applied or carried) are a means of payment, and tax lines (and adjustments of them,
+    # charge_model 'tax') a liability, not revenue; subtotals leave them out
     "revenue lines = sum of their days": (
-        "select count(*) from marts.fct_invoice_lines where scenario = 'actual' and line_type <> 'credit' "
-        "and invoice_status <> 'held'",  # a held invoice is not billed, so not revenue
+        "select count(*) from marts.fct_invoice_lines where scenario = 'actual' and line_type not in ('credit', 'tax') "
+        "and charge_model is distinct from 'tax' and invoice_status <> 'held'",  # held: not billed, not revenue
         """select count(*) from marts.fct_invoice_lines as l
            left join (select line_id, sum(amount_minor) as minor
                       from intermediate.int_revenue_allocated_to_days group by line_id) as d using (line_id)
-           where l.scenario = 'actual' and l.line_type <> 'credit' and l.invoice_status <> 'held'
+           where l.scenario = 'actual' and l.line_type not in ('credit', 'tax')
+             and l.charge_model is distinct from 'tax' and l.invoice_status <> 'held'
              and d.minor is distinct from l.amount_minor""",
     ),
     "billed = recognized + deferred - unbilled (customer x month end)": (

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from dagster_billing.generator.customer_tax import write_customer_tax_csv
 from dagster_billing.generator.customers import Customer, build_customers, write_customers_csv
 from dagster_billing.generator.event_sql import events_sql
 from dagster_billing.generator.file_plan import FILE_EXTENSIONS, PlannedUsageFile, plan_usage_files
@@ -100,8 +101,10 @@ def generate_landing(
     formats: tuple[str, ...] = DEFAULT_FORMATS,
     rows_per_file: int | None = None,
     overwrite: bool = False,
+    tax: bool = False,
 ) -> GeneratedLanding:
-    """Writes `customers.csv`, `subscriptions.csv` and `usage/**` under `landing_dir`.
+    """Writes `customers.csv`, `subscriptions.csv` and `usage/**` under `landing_dir`, and with `tax` the
+    customers' tax locations (`customer_tax.csv`, for the configs in pricing_configs/tax/).
 
     `events` is the number of distinct valid events; retried and conflicting copies and malformed rows come on
     top. The same arguments give byte-identical files (with the same DuckDB version).
@@ -119,6 +122,10 @@ def generate_landing(
     subscriptions = build_subscriptions(rng, customer_rows, start, end)
     write_customers_csv(landing_dir / "customers.csv", customer_rows)
     write_subscriptions_csv(landing_dir / "subscriptions.csv", subscriptions)
+    if tax:
+        write_customer_tax_csv(landing_dir / "customer_tax.csv", customer_rows)
+    else:
+        (landing_dir / "customer_tax.csv").unlink(missing_ok=True)  # no stale locations from an earlier run
 
     plan = plan_usage_files(events, start, end, tuple(formats), duplicate_share, rows_per_file)
     start_epoch = _epoch(datetime.combine(start, time(), timezone.utc))

@@ -84,6 +84,8 @@ billed as (
         sum(amount) as amount,
     from {SCHEMA}.issued_invoice_lines
     where line_type <> 'credit'
+      -- with tax handed to Stripe Tax the warehouse computes none: issued tax lines stay as billed
+      and ($compare_tax or charge_model is distinct from 'tax')
     group by all
 ),
 
@@ -137,6 +139,7 @@ select
     compared_invoices.customer_id,
     compared_invoices.issued_at as adjusted_invoice_issued_at,
     case
+        when compared.corrected_line_type = 'tax' then 'tax_recomputed'
         when compared.is_repriced and not compared.is_removed and not compared.is_new then 'pricing_change'
         when compared.corrected_line_type in ('usage', 'minimum_spend_true_up') and compared.quantity <> 0
             then 'late_events'
@@ -165,6 +168,7 @@ group by d.adjusted_line_id
 _REASON_TEXT = """case d.adjustment_reason
     when 'late_events' then coalesce(late.late_event_count, 0) || ' late event(s) received after it was issued'
     when 'pricing_change' then 'pricing changed after it was issued'
+    when 'tax_recomputed' then 'tax recomputed on its corrected lines'
     else 'subscription changed after it was issued'
 end"""
 
@@ -334,13 +338,16 @@ def issue_due_invoices(
     grace_period: timedelta = DEFAULT_GRACE_PERIOD,
     run_id: str,
     issued_at: datetime,
+    compare_tax: bool = True,
 ) -> IssueSummary:
-    """Issue every due invoice in one transaction: a crash leaves the ledger as it was before the run."""
+    """Issue every due invoice in one transaction: a crash leaves the ledger as it was before the run.
+    `compare_tax` False (tax handed to Stripe Tax): issued tax lines are not compared with the computed lines,
+    which have none, so switching never credits back tax already billed."""
     ensure_ledger_tables(con)
     params = {"as_of": as_of, "grace_us": int(grace_period.total_seconds() * 1_000_000)}
     con.execute("begin transaction")
     try:
-        summary = _issue(con, params, run_id, issued_at)
+        summary = _issue(con, params, run_id, issued_at, compare_tax)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -348,9 +355,11 @@ def issue_due_invoices(
     return summary
 
 
-def _issue(con: duckdb.DuckDBPyConnection, params: dict, run_id: str, issued_at: datetime) -> IssueSummary:
+def _issue(
+    con: duckdb.DuckDBPyConnection, params: dict, run_id: str, issued_at: datetime, compare_tax: bool
+) -> IssueSummary:
     con.execute(_DUE_SQL, params)
-    con.execute(_DIFFERENCES_SQL, {"as_of": params["as_of"]})
+    con.execute(_DIFFERENCES_SQL, {"as_of": params["as_of"], "compare_tax": compare_tax})
     con.execute(_LATE_EVENT_COUNTS_SQL)
     con.execute(_NEW_LINES_SQL)
     con.execute(_HEADERS_SQL)

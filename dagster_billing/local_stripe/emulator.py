@@ -11,7 +11,10 @@ This module adds, and nothing more:
   https://docs.stripe.com/billing/customer/balance);
 - invoice items posted with `invoice=` (and Stripe's `period[start]`/`period[end]`) become lines of that draft;
 - `POST /v1/invoices/{id}/finalize | pay | send | mark_uncollectible | void` for one-off invoices; `pay` charges the
-  customer's default payment method and answers 402 `card_declined` for a declining test card;
+  customer's default payment method through the invoice's one PaymentIntent (a retry is a new Charge of it) and
+  answers 402 `card_declined` for a declining test card;
+- `GET /v1/invoice_payments?invoice=` (the invoice's PaymentIntent as an InvoicePayment), `GET /v1/charges`
+  filtered by `customer` and `payment_intent`, and `payment_method_details` (type, card brand, last 4) on charges;
 - `GET /v1/customers/search` with Stripe's query language for exact matches: `metadata['key']:'value'`,
   `email:"..."`, negation, backslash-escaped quotes, clauses joined by AND or by OR (`_Query`);
 - idempotency (https://docs.stripe.com/api/idempotent_requests): a POST with a key seen before replays the saved
@@ -37,12 +40,14 @@ from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
 from localstripe.resources import (
+    Charge,
     Customer,
     Invoice,
     InvoiceItem,
     InvoiceLineItem,
     List,
     PaymentIntent,
+    PaymentMethod,
     StripeObject,
     store,
 )
@@ -75,6 +80,7 @@ class OneOffInvoice(Invoice):
         currency=None,
         description=None,
         metadata=None,
+        automatic_tax=None,
         **unknown,
     ):
         _require(not unknown, "Received unknown parameter: " + ", ".join(sorted(unknown)))
@@ -94,6 +100,7 @@ class OneOffInvoice(Invoice):
             pending_invoice_items_behavior in ("exclude", "include"), "Invalid pending_invoice_items_behavior"
         )
         _require(metadata is None or isinstance(metadata, dict), "Invalid metadata")
+        _require(automatic_tax is None or isinstance(automatic_tax, dict), "Invalid automatic_tax")
         cus = Customer._api_retrieve(customer)
         StripeObject.__init__(
             self
@@ -120,6 +127,13 @@ class OneOffInvoice(Invoice):
         self.payment_intent = None
         self.subscription = None
         self.tax_percent = None
+        # Stripe Tax is not emulated: with automatic_tax enabled the invoice computes no tax (0) and says so
+        enabled = resources.try_convert_to_bool((automatic_tax or {}).get("enabled")) is True
+        self.automatic_tax = {
+            "enabled": enabled,
+            "liability": None,
+            "status": "complete" if enabled else None,
+        }
         self.default_tax_rates = None
         self.discount = None
         self.status_transitions = {
@@ -153,6 +167,10 @@ class OneOffInvoice(Invoice):
     @property
     def total(self) -> int:
         return self.subtotal  # no tax rates on one-off invoices here; may be negative, as at Stripe
+
+    @property
+    def total_excluding_tax(self) -> int:
+        return self.subtotal
 
     @property
     def amount_due(self) -> int:
@@ -268,18 +286,101 @@ def pay_invoice(id: str, paid_out_of_band=None, off_session=None, **unknown: Any
     _require(method is not None, "This customer has no attached payment source or default payment method.")
     invoice.attempt_count += 1
     invoice.attempted = True
-    intent = PaymentIntent(
-        amount=invoice.amount_due,
-        currency=invoice.currency,
-        customer=invoice.customer,
-        payment_method=method.id,
-    )
-    invoice.payment_intent = intent.id
+    intent = _invoice_payment_intent(invoice, method.id)
     intent._confirm(on_failure_now=lambda: None)
+    _describe_payment_method(intent.latest_charge)
     if intent.status != "succeeded":
         raise _card_declined(invoice, intent)
     invoice._mark_paid(int(time.time()))
     return invoice
+
+
+def _invoice_payment_intent(invoice: OneOffInvoice, method_id: str) -> PaymentIntent:
+    """One PaymentIntent per invoice, as at Stripe: a retry after a decline confirms it again, and each attempt is
+    a new Charge of that intent (https://docs.stripe.com/invoicing/payment-intents)."""
+    if invoice.payment_intent is None:
+        intent = PaymentIntent(
+            amount=invoice.amount_remaining,
+            currency=invoice.currency,
+            customer=invoice.customer,
+            payment_method=method_id,
+        )
+        invoice.payment_intent = intent.id
+        return intent
+    intent = PaymentIntent._api_retrieve(invoice.payment_intent)
+    intent.payment_method = method_id
+    intent.latest_charge = None  # the failed charge stays in the store; the next confirm creates a new one
+    return intent
+
+
+def _describe_payment_method(charge: Charge | None) -> None:
+    """Stripe's `payment_method_details` (type, and for a card its brand and last 4), which localstripe omits."""
+    if charge is None:
+        return
+    method = PaymentMethod._api_retrieve(charge.payment_method)
+    details: dict[str, Any] = {"type": method.type}
+    if method.type == "card":
+        details["card"] = {key: method.card[key] for key in ("brand", "last4", "exp_month", "exp_year")}
+    charge.payment_method_details = details
+
+
+def list_invoice_payments(invoice=None, limit=None, starting_after=None, **unknown: Any) -> List:
+    """`GET /v1/invoice_payments?invoice=`: the invoice's payment attempts as InvoicePayment objects
+    (https://docs.stripe.com/api/invoice-payment/list): here its one PaymentIntent, `paid` once it succeeded."""
+    _require(not unknown, "Received unknown parameter: " + ", ".join(sorted(unknown)))
+    _require(isinstance(invoice, str) and invoice.startswith("in_"), "Missing required param: invoice")
+    found = _one_off_invoice(invoice)
+    payments = List("/v1/invoice_payments", limit=limit, starting_after=starting_after)
+    if found.payment_intent is not None:
+        payments._list = [_InvoicePayment(found, PaymentIntent._api_retrieve(found.payment_intent))]
+    return payments
+
+
+class _InvoicePayment:
+    """A read-only view (not stored): Stripe's InvoicePayment for an invoice's PaymentIntent."""
+
+    def __init__(self, invoice: OneOffInvoice, intent: PaymentIntent) -> None:
+        self.id = "inpay_" + intent.id.removeprefix("pi_")
+        self.invoice, self.intent = invoice, intent
+
+    def _export(self, expand: Any = None) -> dict[str, Any]:
+        paid = self.intent.status == "succeeded"
+        return {
+            "id": self.id,
+            "object": "invoice_payment",
+            "amount_paid": self.intent.amount if paid else None,
+            "amount_requested": self.intent.amount,
+            "created": self.intent.created,
+            "currency": self.intent.currency,
+            "invoice": self.invoice.id,
+            "is_default": True,
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": self.intent.id},
+            "status": "paid" if paid else ("canceled" if self.intent.status == "canceled" else "open"),
+            "status_transitions": {
+                "canceled_at": None,
+                "paid_at": self.invoice.status_transitions["paid_at"],
+            },
+        }
+
+
+def list_charges(customer=None, payment_intent=None, limit=None, starting_after=None, **unknown: Any) -> List:
+    """`GET /v1/charges` filtered by `customer` and `payment_intent`, newest first (stock localstripe filters
+    on nothing)."""
+    _require(not unknown, "Received unknown parameter: " + ", ".join(sorted(unknown)))
+    charges = List("/v1/charges", limit=limit, starting_after=starting_after)
+    charges._list = sorted(
+        (
+            charge
+            for key, charge in store.items()
+            if key.startswith("charge:")
+            and (customer is None or charge.customer == customer)
+            and (payment_intent is None or charge.payment_intent == payment_intent)
+        ),
+        key=lambda charge: charge.created,
+        reverse=True,
+    )
+    return charges
 
 
 def send_invoice(id: str, **unknown: Any) -> OneOffInvoice:
@@ -490,6 +591,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", "/v1/invoices/{id}/send", send_invoice),
     ("POST", "/v1/invoices/{id}/mark_uncollectible", mark_uncollectible),
     ("POST", "/v1/invoices/{id}/void", void_invoice),
+    ("GET", "/v1/invoice_payments", list_invoice_payments),
+    ("GET", "/v1/charges", list_charges),
 ]
 
 

@@ -63,6 +63,7 @@ def finalize_due_invoices(
     on_customer_created: OnCustomerCreated | None = None,
     hook: StepHook = _no_hook,
     finalize_from: date | None = None,
+    automatic_tax: bool = False,
 ) -> FinalizeSummary:
     ensure_tables(con)
     due = load_due_invoices(con, finalize_from)
@@ -75,7 +76,9 @@ def finalize_due_invoices(
         results: queue.Queue[InvoiceResult] = queue.Queue()
         chains = _by_customer(invoice for invoice in due if invoice.customer_id in customers)
         for customer_id, invoices in chains.items():
-            pool.submit(_advance_chain, client, customers[customer_id], invoices, hook, results)
+            pool.submit(
+                _advance_chain, client, customers[customer_id], invoices, hook, results, automatic_tax
+            )
         for _ in range(sum(len(invoices) for invoices in chains.values())):
             _record(con, results.get(), summary, hook)
     return summary
@@ -94,13 +97,16 @@ def _advance_chain(
     invoices: list[DueInvoice],
     hook: StepHook,
     results: queue.Queue[InvoiceResult],
+    automatic_tax: bool = False,
 ) -> None:
     """One customer's invoices in billing order: numbers follow billing dates and a credit left by a negative
     invoice is applied to the next one. Customers run in parallel."""
     for invoice in invoices:
         try:
             existing = customer.invoices.get(invoice.invoice_id)
-            result = advance_invoice(client, invoice, customer.stripe_customer_id, existing, hook)
+            result = advance_invoice(
+                client, invoice, customer.stripe_customer_id, existing, hook, automatic_tax
+            )
         except Exception as error:  # never leave the recording loop waiting for a result
             result = InvoiceResult(
                 invoice, customer.stripe_customer_id, None, "error", f"{type(error).__name__}: {error}"

@@ -48,7 +48,11 @@ def invoice_metadata(invoice: DueInvoice) -> dict[str, str]:
     }
 
 
-def create_draft(client: stripe.StripeClient, invoice: DueInvoice, stripe_customer_id: str) -> stripe.Invoice:
+def create_draft(
+    client: stripe.StripeClient, invoice: DueInvoice, stripe_customer_id: str, automatic_tax: bool = False
+) -> stripe.Invoice:
+    """`automatic_tax`: tax handed to Stripe Tax (BILLING_TAX_PROVIDER=stripe_tax); the warehouse then sends no
+    tax lines and Stripe adds its own tax at finalization."""
     params: InvoiceCreateParams = {
         "customer": stripe_customer_id,
         "collection_method": "send_invoice"
@@ -62,6 +66,8 @@ def create_draft(client: stripe.StripeClient, invoice: DueInvoice, stripe_custom
     }
     if invoice.collection_method == "send_invoice":
         params["days_until_due"] = invoice.days_until_due or 0
+    if automatic_tax:
+        params["automatic_tax"] = {"enabled": True}
     options = _options(invoice.invoice_id, "create")
     return retry_rate_limited(lambda: client.v1.invoices.create(params=params, options=options))
 
@@ -144,12 +150,13 @@ def advance_invoice(
     stripe_customer_id: str,
     existing: stripe.Invoice | None,
     hook: StepHook,
+    automatic_tax: bool = False,
 ) -> InvoiceResult:
     """From whatever state Stripe holds to finalized and collected. A declined card is an outcome, not a crash."""
     stripe_invoice = existing
     try:
         if stripe_invoice is None:
-            stripe_invoice = create_draft(client, invoice, stripe_customer_id)
+            stripe_invoice = create_draft(client, invoice, stripe_customer_id, automatic_tax)
             hook(invoice.invoice_id, "created")
         assert stripe_invoice.id
         if stripe_invoice.status == "draft":

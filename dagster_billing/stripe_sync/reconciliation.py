@@ -35,6 +35,15 @@ def _line_sum(client: stripe.StripeClient, invoice: stripe.Invoice) -> int:
     return sum(line.amount for line in lines_in_stripe(client, invoice.id))
 
 
+def _total_before_stripe_tax(invoice: stripe.Invoice) -> int:
+    """With Stripe Tax (automatic_tax) Stripe adds its own tax, which the ledger does not hold: compare the total
+    before it. Tax the warehouse computed is in the ledger as lines, and in Stripe's total as invoice items."""
+    automatic = invoice.automatic_tax
+    if automatic is not None and automatic.enabled and invoice.total_excluding_tax is not None:
+        return invoice.total_excluding_tax
+    return invoice.total
+
+
 def _ours_in_stripe(client: stripe.StripeClient) -> dict[str, list[stripe.Invoice]]:
     """Every invoice of the account, kept when it carries our invoice id (a list, strongly consistent)."""
     page = retry_rate_limited(lambda: client.v1.invoices.list(params={"limit": 100}))
@@ -72,7 +81,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient) -> Re
                 f"{invoice_id}: finalized in the warehouse, {len(found)} Stripe invoices carry it"
             )
             continue
-        stripe_total, stripe_lines = found[0].total, _line_sum(client, found[0])
+        stripe_total, stripe_lines = _total_before_stripe_tax(found[0]), _line_sum(client, found[0])
         if (stripe_total, stripe_lines) != (total, line_sum):
             report.problems.append(
                 f"{invoice_id} ({found[0].id}): warehouse total {total}, line sum {line_sum}; "

@@ -171,3 +171,24 @@
         else ({{ expr }})::varchar
     end
 {%- endmacro %}
+
+{#- An exact amount already in minor units (a tax: a line's amount_minor x rate) rounded half away from zero to an
+    integer number of minor units, to a multiple of 10 in the currencies of the var
+    `currencies_rounded_to_ten_minor_units` (Stripe's three-decimal currencies). Multiplies, never divides. -#}
+{% macro round_minor_units_half_up(exact_minor_expr, currency_expr) -%}
+    {%- set tens = var('currencies_rounded_to_ten_minor_units', []) -%}
+    {%- if tens | length > 0 -%}
+    (case
+        when ({{ currency_expr }}) in ('{{ tens | join("', '") }}')
+            then round(({{ exact_minor_expr }}) * 0.1, 0)::bigint * 10
+        else round({{ exact_minor_expr }}, 0)::bigint
+    end)
+    {%- else -%}
+    round({{ exact_minor_expr }}, 0)::bigint
+    {%- endif -%}
+{%- endmacro %}
+
+{#- 10 ^ -digits (0 to 4) as an exact decimal: minor units times this are major units, without a division. -#}
+{% macro minor_unit_size(digits_expr) -%}
+    (case {{ digits_expr }} when 0 then 1.0000 when 1 then 0.1000 when 2 then 0.0100 when 3 then 0.0010 when 4 then 0.0001 end)
+{%- endmacro %}

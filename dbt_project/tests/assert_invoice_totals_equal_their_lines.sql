@@ -1,6 +1,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
 -- Tie-out: every invoice's total equals the sum of its rounded lines, its subtotal the sum of its charge and
--- adjustment lines (credit and tax lines excluded), and every line has an invoice.
+-- adjustment lines (credit and tax lines, and adjustments of tax lines, excluded), and every line has an invoice.
 with
 
 line_sums as (
@@ -8,7 +8,9 @@ line_sums as (
     select
         invoice_id,
         sum(amount_minor) as lines_minor,
-        sum(amount_minor) filter (where line_type not in ('credit', 'tax')) as charges_minor,
+        sum(amount_minor) filter (
+            where line_type not in ('credit', 'tax') and charge_model is distinct from 'tax'
+        ) as charges_minor,
         count(*) as line_count,
     from {{ ref('fct_invoice_lines') }}
     group by invoice_id

@@ -1,6 +1,7 @@
 """The invoice ledger (`billing/issued_invoices`): invoices whose grace period has passed are issued, frozen,
 with the adjustments of earlier invoices. Thin wrapper over `dagster_billing.ledger`."""
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -8,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from dagster_billing.defs.ledger import checks
+from dagster_billing.defs.stripe.resources import TAX_PROVIDER_ENV
 from dagster_billing.defs.usage.partitions import run_as_of
 from dagster_billing.defs.warehouse.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_billing.ledger.issue import DEFAULT_GRACE_PERIOD, issue_due_invoices
@@ -69,6 +71,7 @@ def issued_invoices(
             grace_period=timedelta(hours=config.grace_period_hours),
             run_id=context.run.run_id,
             issued_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            compare_tax=os.environ.get(TAX_PROVIDER_ENV, "") != "stripe_tax",
         )
         (ledger_invoices,) = con.execute("select count(*) from billing.issued_invoices").fetchone()
         (ledger_lines,) = con.execute("select count(*) from billing.issued_invoice_lines").fetchone()

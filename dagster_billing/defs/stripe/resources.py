@@ -3,7 +3,8 @@
 STRIPE_API_KEY (read through dg.EnvVar, so Dagster shows the variable's name, never its value), STRIPE_API_BASE
 (the local emulator; unset means api.stripe.com), BILLING_STRIPE_ALLOW_LIVE=1 (needed for an sk_live_ key),
 BILLING_STRIPE_SEED_TEST_CARDS=1 (emulator only), BILLING_STRIPE_CONCURRENCY (requests in flight, default 4),
-BILLING_STRIPE_FINALIZE_FROM (go-live date: invoices billed before it are never sent to Stripe).
+BILLING_STRIPE_FINALIZE_FROM (go-live date: invoices billed before it are never sent to Stripe), BILLING_TAX_PROVIDER
+(`warehouse`, the default: tax lines computed in dbt; `stripe_tax`: Stripe Tax computes it, automatic_tax).
 """
 
 import os
@@ -21,6 +22,8 @@ ALLOW_LIVE_ENV = "BILLING_STRIPE_ALLOW_LIVE"
 SEED_TEST_CARDS_ENV = "BILLING_STRIPE_SEED_TEST_CARDS"
 CONCURRENCY_ENV = "BILLING_STRIPE_CONCURRENCY"
 FINALIZE_FROM_ENV = "BILLING_STRIPE_FINALIZE_FROM"
+TAX_PROVIDER_ENV = "BILLING_TAX_PROVIDER"
+TAX_PROVIDERS = ("warehouse", "stripe_tax")
 
 
 class StripeResource(dg.ConfigurableResource):
@@ -36,6 +39,12 @@ class StripeResource(dg.ConfigurableResource):
         default=None,
         description="Go-live date (YYYY-MM-DD): invoices with an earlier billing date were billed before this "
         "pipeline took over and are never sent to Stripe. None sends every due invoice.",
+    )
+
+    automatic_tax: bool = Field(
+        default=False,
+        description="Hand tax to Stripe Tax (BILLING_TAX_PROVIDER=stripe_tax): invoices are created with "
+        "automatic_tax enabled and the warehouse computes no tax lines.",
     )
 
     def finalize_from_date(self) -> date | None:
@@ -65,4 +74,5 @@ def stripe_resource() -> StripeResource:
         seed_test_cards=env.get(SEED_TEST_CARDS_ENV) == "1",
         max_concurrent_requests=int(env.get(CONCURRENCY_ENV, "4")),
         finalize_from=env.get(FINALIZE_FROM_ENV) or None,
+        automatic_tax=env.get(TAX_PROVIDER_ENV) == "stripe_tax",
     )

@@ -15,6 +15,7 @@ final as (
         stripe_invoice_number,
         status as stripe_status,
         outcome as stripe_outcome,
+        amount_due_minor as stripe_amount_due_minor,
         amount_paid_minor as stripe_amount_paid_minor,
         finalized_at as stripe_finalized_at,
     from source

@@ -41,7 +41,9 @@ typed as (
             when 'adjustment' then 'one_time'
             when 'one_time' then 'one_time'
         end as revenue_type,
-        invoice_lines.line_type in ('tax', 'credit') as is_non_revenue,
+        -- an adjustment of a tax line (charge_model `tax`) corrects a liability, not revenue
+        invoice_lines.line_type in ('tax', 'credit')
+        or (invoice_lines.line_type = 'adjustment' and invoice_lines.charge_model = 'tax') as is_non_revenue,
         invoice_lines.subscription_id,
         invoice_lines.plan_id,
         invoice_lines.metric,

@@ -31,6 +31,18 @@ minimum_spend_lines as (
 
 ),
 
+customers_tax as (
+
+    select * from {{ ref('int_customers_tax_located') }}
+
+),
+
+tax_rates as (
+
+    select * from {{ ref('stg_tax_rates') }}
+
+),
+
 run as (
 
     select {{ as_of_timestamp() }} as as_of
@@ -98,6 +110,18 @@ invoice_hold_reasons as (
     from lines_identified
     where hold_reason is not null
     group by invoice_id, hold_reason
+
+    union all
+
+    -- a customer whose tax cannot be computed (no location, no rate for it): held, never issued untaxed
+    select distinct
+        lines_identified.invoice_id,
+        customers_tax.tax_hold_reason as hold_reason,
+        0 as is_consequence,
+    from lines_identified
+    inner join customers_tax
+        on lines_identified.customer_id = customers_tax.customer_id
+    where customers_tax.tax_hold_reason is not null
 
 ),
 
@@ -197,7 +221,127 @@ lines_described as (
 
 ),
 
-final as (
+-- tax per charge line: its rounded amount x the rate of the customer's jurisdiction for the line's plan (else
+-- the jurisdiction's standard rate), rounded half away from zero to a minor unit per line (10 fils in KWD)
+line_taxes as (
+
+    select
+        lines_held.invoice_id,
+        lines_held.scenario,
+        lines_held.customer_id,
+        lines_held.billing_date,
+        lines_held.billing_at,
+        lines_held.currency,
+        lines_held.minor_unit_digits,
+        lines_held.period_start,
+        lines_held.period_end,
+        lines_held.amount_minor as taxable_minor,
+        customers_tax.jurisdiction,
+        customers_tax.jurisdiction_name,
+        customers_tax.tax_name,
+        customers_tax.tax_id,
+        customers_tax.tax_treatment,
+        case
+            when customers_tax.tax_treatment = 'taxed'
+                then coalesce(product_rates.rate_percent, standard_rates.rate_percent)
+            else 0
+        end::decimal(9, 4) as rate_percent,
+    from lines_held
+    inner join customers_tax
+        on lines_held.customer_id = customers_tax.customer_id
+    left join tax_rates as product_rates
+        on customers_tax.jurisdiction = product_rates.jurisdiction and lines_held.plan_id = product_rates.product
+    left join tax_rates as standard_rates
+        on customers_tax.jurisdiction = standard_rates.jurisdiction and standard_rates.product = '*'
+    where lines_held.invoice_hold_reason is null and customers_tax.tax_treatment is not null
+
+),
+
+line_taxes_rounded as (
+
+    select
+        *,
+        taxable_minor::decimal(18, 0) * rate_percent * 0.01 as tax_exact_minor,
+        {{ round_minor_units_half_up('taxable_minor::decimal(18, 0) * rate_percent * 0.01', 'currency') }}
+            as tax_minor,
+    from line_taxes
+
+),
+
+-- one tax line per invoice, jurisdiction and rate: the sum of the lines' rounded taxes
+tax_lines as (
+
+    select
+        invoice_id,
+        scenario,
+        customer_id,
+        billing_date,
+        min(billing_at) as billing_at,
+        currency,
+        minor_unit_digits,
+        min(period_start) as period_start,
+        max(period_end) as period_end,
+        jurisdiction,
+        jurisdiction_name,
+        tax_name,
+        tax_id,
+        tax_treatment,
+        rate_percent,
+        sum(taxable_minor)::bigint as taxable_minor,
+        sum(tax_exact_minor) as tax_exact_minor,
+        sum(tax_minor)::bigint as amount_minor,
+    from line_taxes_rounded
+    group by all
+    having sum(taxable_minor) <> 0 or sum(tax_minor) <> 0
+
+),
+
+tax_lines_described as (
+
+    select
+        {{ deterministic_id('il_', [
+            'scenario', 'customer_id', 'billing_date', "'tax'", 'jurisdiction', 'rate_percent'
+        ]) }} as line_id,
+        invoice_id,
+        scenario,
+        customer_id,
+        billing_date,
+        'tax' as line_type,
+        null::varchar as subscription_id,
+        null::varchar as plan_id,
+        null::varchar as pricing_version,
+        jurisdiction as metric,
+        'tax' as charge_model,
+        null::integer as tier,
+        taxable_minor * {{ minor_unit_size('minor_unit_digits') }} as quantity,
+        rate_percent as unit_amount,
+        period_start,
+        period_end,
+        tax_exact_minor * {{ minor_unit_size('minor_unit_digits') }} as amount,
+        amount_minor,
+        currency,
+        minor_unit_digits,
+        'half_up' as rounding_mode,
+        tax_name || ' ' || {{ decimal_text('rate_percent') }} || '% (' || jurisdiction_name || ', '
+        || jurisdiction || ')'
+        || case tax_treatment
+            when 'customer_exempt' then ': customer exempt'
+            when 'reverse_charge'
+                then ': reverse charge, the customer' || coalesce(' (tax id ' || tax_id || ')', '')
+                    || ' accounts for the tax'
+            when 'exempt_region' then ': not levied in this region'
+            else ''
+        end
+        || ' on ' || {{ decimal_text('taxable_minor * ' ~ minor_unit_size('minor_unit_digits')) }} || ' '
+        || currency as description,
+        billing_at,
+        null::varchar as hold_reason,
+        6 as line_type_order,
+    from tax_lines
+
+),
+
+charge_lines as (
 
     select
         line_id,
@@ -205,10 +349,6 @@ final as (
         scenario,
         customer_id,
         billing_date,
-        row_number() over (
-            partition by invoice_id
-            order by line_type_order, period_start, subscription_id, metric nulls first, tier nulls first
-        )::integer as line_number,
         line_type,
         subscription_id,
         plan_id,
@@ -228,7 +368,52 @@ final as (
         coalesce(held_description, description) as description,
         billing_at,
         invoice_hold_reason as hold_reason,
+        line_type_order,
     from lines_described
+
+),
+
+all_lines as (
+
+    select * from charge_lines
+    union all by name
+    select * from tax_lines_described
+
+),
+
+final as (
+
+    select
+        line_id,
+        invoice_id,
+        scenario,
+        customer_id,
+        billing_date,
+        row_number() over (
+            partition by invoice_id
+            order by
+                line_type_order, period_start, subscription_id, metric nulls first, tier nulls first, unit_amount
+        )::integer as line_number,
+        line_type,
+        subscription_id,
+        plan_id,
+        pricing_version,
+        metric,
+        charge_model,
+        tier,
+        quantity,
+        unit_amount,
+        period_start,
+        period_end,
+        amount,
+        amount_minor,
+        currency,
+        minor_unit_digits,
+        rounding_mode,
+        description,
+        billing_at,
+        hold_reason,
+    from all_lines
 
 )
 

@@ -29,7 +29,8 @@ invoice_totals as (
         min(period_start) as period_start,
         max(period_end) as period_end,
         count(*)::integer as line_count,
-        sum(amount_minor)::bigint as subtotal_minor,
+        coalesce(sum(amount_minor) filter (where line_type <> 'tax'), 0)::bigint as subtotal_minor,
+        coalesce(sum(amount_minor) filter (where line_type = 'tax'), 0)::bigint as tax_minor,
         -- the distinct versions in order, joined by ', ' (as `string_agg(distinct ... order by ...)` gives them, which
         -- costs a second aggregation, a join and a sort per invoice)
         array_to_string(
@@ -63,6 +64,7 @@ final as (
         invoice_totals.period_end,
         invoice_totals.line_count,
         invoice_totals.subtotal_minor,
+        invoice_totals.tax_minor,
         invoice_totals.pricing_version,
         customers.stripe_customer_id,
     from invoice_totals

@@ -82,6 +82,10 @@ final as (
         adjusted_line_id,
         adjustment_reason,
         late_event_count,
+        -- a tax line keeps its jurisdiction in `metric` and its rate (percent) in `unit_amount` (the ledger's
+        -- columns); named here
+        case when line_type = 'tax' then metric end as tax_jurisdiction,
+        case when line_type = 'tax' then unit_amount end as tax_rate_percent,
     from lines
 
 )

@@ -1,12 +1,38 @@
 {#- One invoice per customer, billing date and scenario. Issued invoices come from the ledger exactly as issued
     (totals, credit applied, the customer's terms at issue) with their Stripe state; drafts (grace period not
     passed, and every non-actual scenario) are int_invoices_computed: their computed lines with today's terms; a
-    `held` invoice (a line too large to price) is a draft that is never issued, with its `hold_reason`. -#}
+    `held` invoice (a line too large to price) is a draft that is never issued, with its `hold_reason`. An issued
+    invoice's life after issue (open, paid, partially paid, uncollectible, void, billed elsewhere) and what is
+    still owed come from int_invoices_collected. -#}
 with
 
 issued_invoices as (
 
     select * from {{ ref('stg_issued_invoices') }}
+
+),
+
+-- the tax frozen with each issued invoice: its tax lines and the adjustments of earlier invoices' tax lines (the
+-- ledger header's subtotal is every line before credits)
+issued_tax as (
+
+    select
+        invoice_id,
+        sum(amount_minor)::bigint as tax_minor,
+    from {{ ref('stg_issued_invoice_lines') }}
+    where line_type = 'tax' or (line_type = 'adjustment' and charge_model = 'tax')
+    group by invoice_id
+
+),
+
+issued_invoices_taxed as (
+
+    select
+        issued_invoices.*,
+        coalesce(issued_tax.tax_minor, 0)::bigint as tax_minor,
+    from issued_invoices
+    left join issued_tax
+        on issued_invoices.invoice_id = issued_tax.invoice_id
 
 ),
 
@@ -19,6 +45,12 @@ computed_invoices as (
 stripe_sync as (
 
     select * from {{ ref('stg_stripe_invoice_sync') }}
+
+),
+
+collected as (
+
+    select * from {{ ref('int_invoices_collected') }}
 
 ),
 
@@ -41,8 +73,9 @@ drafts as (
         period_end,
         line_count,
         subtotal_minor,
+        tax_minor,
         0::bigint as credit_minor,
-        subtotal_minor as total_minor,
+        subtotal_minor + tax_minor as total_minor,
         null::bigint as credit_balance_minor,
         pricing_version,
         stripe_customer_id,
@@ -70,14 +103,15 @@ issued as (
         period_start,
         period_end,
         line_count,
-        subtotal_minor,
+        subtotal_minor - tax_minor as subtotal_minor,
+        tax_minor,
         credit_minor,
         total_minor,
         credit_balance_minor,
         pricing_version,
         stripe_customer_id,
         issued_at,
-    from issued_invoices
+    from issued_invoices_taxed
 
 ),
 
@@ -95,6 +129,7 @@ final as (
         invoices.invoice_id,
         invoices.scenario,
         invoices.invoice_status,
+        coalesce(collected.lifecycle_status, invoices.invoice_status) as lifecycle_status,
         invoices.hold_reason,
         invoices.customer_id,
         invoices.billing_date,
@@ -108,12 +143,15 @@ final as (
         invoices.period_end,
         invoices.line_count,
         invoices.subtotal_minor,
-        -- discounts and tax are later line types; the columns exist so consumers need not change
+        -- discounts are a later line type; the column exists so consumers need not change
         0::bigint as discount_minor,
         invoices.credit_minor,
-        0::bigint as tax_minor,
+        invoices.tax_minor,
         invoices.total_minor,
         invoices.credit_balance_minor,
+        collected.amount_due_minor,
+        collected.amount_paid_minor,
+        collected.amount_outstanding_minor,
         invoices.pricing_version,
         invoices.stripe_customer_id,
         invoices.issued_at,
@@ -124,6 +162,8 @@ final as (
     from invoices
     left join stripe_sync
         on invoices.invoice_id = stripe_sync.invoice_id
+    left join collected
+        on invoices.invoice_id = collected.invoice_id
 
 )
 
