@@ -412,6 +412,20 @@ def test_prorate_by_day_lago_upgrade_day_belongs_to_the_new_plan() -> None:
     assert [usd_cents(prorate_amount(D(100), old)), usd_cents(prorate_amount(D(200), new))] == [4516, 10968]
 
 
+def test_prorate_by_day_lago_counts_the_termination_day() -> None:
+    """Lago counts days inclusively and one day less only for an upgrade (lago-api
+    `Subscription#date_diff_with_timezone`), so the day a subscription is terminated is used. A quarterly plan at
+    91.00 over Q1 2024 (91 days): terminated on Mar 31 -> 91/91, nothing credited; terminated on Feb 15 -> 46/91
+    used, 45/91 = 45.00 credited (a plan change on Feb 15 would leave 45 days used)."""
+    q1, q2 = utc(2024, 1, 1), utc(2024, 4, 1)
+    last_day = prorate_fraction(q1, utc(2024, 3, 31, 10), q1, q2, "day", ends_in_termination=True)
+    mid = prorate_fraction(q1, utc(2024, 2, 15, 14), q1, q2, "day", ends_in_termination=True)
+    changed = prorate_fraction(q1, utc(2024, 2, 15, 14), q1, q2, "day")
+    assert (last_day, mid, changed) == (Fraction(91, 91), Fraction(46, 91), Fraction(45, 91))
+    assert usd_cents(prorate_amount(D(91), 1 - mid)) == 4500
+    assert prorate_fraction(q1, q2, q1, q2, "day", ends_in_termination=True) == 1
+
+
 def test_prorate_leap_february() -> None:
     """February 2024 has 29 days: ten days from Feb 20 are 10/29 by day and by second."""
     args = (utc(2024, 2, 20), utc(2024, 3, 1), utc(2024, 2, 1), utc(2024, 3, 1))

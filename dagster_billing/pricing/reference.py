@@ -344,6 +344,7 @@ def prorate_fraction(
     period_end: dt.datetime,
     unit: str,
     timezone: str = "UTC",
+    ends_in_termination: bool = False,
 ) -> Fraction:
     """The share of the period [period_start, period_end) that the segment [segment_start, segment_end) covers.
 
@@ -354,12 +355,16 @@ def prorate_fraction(
       in `timezone`: days = local date of the end - local date of the start. So the day a segment starts on
       counts fully for it, however late it starts (Lago: sign-up on August 10th -> 22 of 31 days, "including
       August 10th"), and the day it ends on belongs to the next segment (Lago: upgrade on January 15th -> 14
-      days on the old plan). DST does not change a day count.
+      days on the old plan). A segment that ends because its subscription was terminated (`ends_in_termination`,
+      inside the period) counts its last day as used: Lago counts days inclusively and one day less only for an
+      upgrade (lago-api `Subscription#date_diff_with_timezone`). DST does not change a day count.
     """
     if unit == "second":
         covered, total = _seconds(segment_start, segment_end), _seconds(period_start, period_end)
     elif unit == "day":
         covered = _local_days(segment_start, segment_end, timezone)
+        if ends_in_termination and segment_end < period_end:
+            covered += 1
         total = _local_days(period_start, period_end, timezone)
     else:
         raise ValueError(f"proration unit must be one of {', '.join(PRORATION_UNITS)}, got {unit!r}")

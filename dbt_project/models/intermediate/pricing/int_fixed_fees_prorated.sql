@@ -6,7 +6,8 @@
     the window's start is billed the window's fee on the invoice at the window's start; a change inside the window
     gives, on the invoice at its end, a credit for the unused part of what was billed in advance and a charge for
     each new segment's part. In arrears: each segment pays its part on the invoice at the window's end. Trial
-    segments pay nothing. See DECISIONLOG.md (Proration). A fee times seats too large for one line (fits_in_a_line,
+    segments pay nothing. By whole days, a terminated subscription's last day counts as used (Lago). See
+    DECISIONLOG.md (Proration). A fee times seats too large for one line (fits_in_a_line,
     estimated in floating point before the exact product) is not prorated: its lines get amount 0 and a
     `hold_reason`, and their invoices are held. -#}
 with
@@ -34,9 +35,12 @@ segments_dated as (
             when segment_start = window_start then window_start_date
             else {{ utc_to_local_date('segment_start', 'timezone') }}
         end as segment_start_local_date,
+        -- the day a subscription is terminated counts as used (Lago); a plan change's day is the new plan's
         case
             when proration_unit <> 'day' then null
             when segment_end = window_end then window_end_date
+            when coalesce(ends_in_termination, false)
+                then {{ utc_to_local_date('segment_end', 'timezone') }} + 1
             else {{ utc_to_local_date('segment_end', 'timezone') }}
         end as segment_end_local_date,
     from segments

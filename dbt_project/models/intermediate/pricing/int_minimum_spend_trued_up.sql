@@ -52,6 +52,8 @@ subscription_windows as (
                             {{ utc_to_local_date('segment_start', 'timezone') }},
                             {{ utc_to_local_date('segment_end', 'timezone') }}
                         )
+                        -- the day a subscription is terminated counts as used (Lago)
+                        + case when coalesce(ends_in_termination, false) then 1 else 0 end
                 else {{ seconds_between('segment_start', 'segment_end') }}
             end
         ) as units_covered,

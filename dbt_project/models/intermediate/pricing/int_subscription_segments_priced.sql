@@ -48,6 +48,7 @@ final as (
         subscription_segments.is_trial,
         subscription_segments.covers_window_start,
         subscription_segments.covers_window_end,
+        subscription_segments.ends_in_termination,
         pricing_plans.plan_id is not null as is_plan_priced,
         pricing_plans.minor_unit_digits,
         pricing_plans.rounding_mode,

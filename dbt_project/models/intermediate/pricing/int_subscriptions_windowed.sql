@@ -3,7 +3,9 @@
 {#- Each subscription's coverage of each billing window, split at the trial end: one row per customer, window,
     subscription and segment. A segment is the part of the window the subscription covered (plan changes, seat
     changes, starts and cancellations inside a window give several subscriptions per window); a trial segment pays
-    no fixed fee. Usage is not prorated: it is priced per subscription segment from the usage aggregates. -#}
+    no fixed fee. Usage is not prorated: it is priced per subscription segment from the usage aggregates. A segment
+    that ends where its subscription is terminated (no subscription of the customer starts at that instant) is
+    flagged: by whole days its last day counts as used (Lago), while the day of a plan change is the new plan's. -#}
 with
 
 billing_windows as (
@@ -18,6 +20,30 @@ subscriptions as (
 
 ),
 
+-- a subscription is terminated when it ends and no subscription of the customer starts at that instant (a plan
+-- change ends one row and starts the next at the same instant)
+subscription_starts as (
+
+    select distinct
+        customer_id,
+        started_at,
+    from subscriptions
+
+),
+
+subscriptions_ended as (
+
+    select
+        subscriptions.*,
+        subscriptions.ended_at is not null and subscription_starts.started_at is null as is_terminated,
+    from subscriptions
+    left join subscription_starts
+        on
+            subscriptions.customer_id = subscription_starts.customer_id
+            and subscriptions.ended_at = subscription_starts.started_at
+
+),
+
 subscription_overlaps as (
 
     select
@@ -29,10 +55,12 @@ subscription_overlaps as (
         subscriptions.plan_id,
         subscriptions.quantity,
         subscriptions.trial_ends_at,
+        subscriptions.ended_at,
+        subscriptions.is_terminated,
         greatest(billing_windows.window_start, subscriptions.started_at) as covered_start,
         least(billing_windows.window_end, coalesce(subscriptions.ended_at, 'infinity'::timestamp)) as covered_end,
     from billing_windows
-    inner join subscriptions
+    inner join subscriptions_ended as subscriptions
         on
             billing_windows.customer_id = subscriptions.customer_id
             and billing_windows.window_end > subscriptions.started_at
@@ -88,6 +116,8 @@ final as (
         -- the subscription was in force (and out of trial) when the window started: its fee was billed in advance
         segment_start = window_start and not is_trial as covers_window_start,
         segment_end = window_end as covers_window_end,
+        -- the segment ends inside the window because its subscription was terminated there
+        is_terminated and segment_end = ended_at and segment_end < window_end as ends_in_termination,
     from segments
 
 )
