@@ -79,6 +79,18 @@ PLANS = {
     "calendar_weekly": ("week", 1, "calendar"),
 }
 
+# Plans with a base fee, for the calendar and proration cases:
+# (interval_unit, interval_count, billing_time, base fee in EUR, proration_unit, base_fee_timing).
+FEE_PLANS = {
+    "fee_monthly_30": ("month", 1, "anniversary", "30.00", "second", "in_advance"),
+    "fee_yearly_300": ("year", 1, "anniversary", "300.00", "second", "in_advance"),
+    "fee_monthly_30_arrears": ("month", 1, "anniversary", "30.00", "second", "in_arrears"),
+    "fee_yearly_300_arrears": ("year", 1, "anniversary", "300.00", "second", "in_arrears"),
+    "fee_yearly_120_by_day": ("year", 1, "anniversary", "120.00", "day", "in_advance"),
+    "fee_monthly_10_by_day": ("month", 1, "anniversary", "10.00", "day", "in_advance"),
+    "fee_weekly_7": ("week", 1, "anniversary", "7.00", "second", "in_advance"),
+}
+
 METRICS = {
     # metric: (aggregation, unique_property)
     "api_calls": ("sum", None),
@@ -130,6 +142,30 @@ def _write_raw(path: Path) -> None:
                     " currency, interval_unit, interval_count, billing_time)"
                     " values ('actual', ?, ?, ?, ?, 'EUR', ?, ?, ?)",
                     [version, effective_from, plan_id, plan_id.title(), unit, count, billing_time],
+                )
+        for version, effective_from in (("v1", "2020-01-01"), ("v2", "2024-04-01")):
+            con.execute(
+                "insert into raw.pricing_versions values ('actual', ?, ?, 'half_up', 'pricing.yaml')",
+                [version, effective_from],
+            )
+        for plan_id, (unit, count, billing_time, fee, proration_unit, timing) in FEE_PLANS.items():
+            for version, effective_from in (("v1", "2020-01-01"), ("v2", "2024-04-01")):
+                con.execute(
+                    "insert into raw.pricing_plans (scenario, pricing_version, effective_from, plan_id, plan_name,"
+                    " currency, interval_unit, interval_count, billing_time, proration_unit, base_fee_amount,"
+                    " base_fee_timing) values ('actual', ?, ?, ?, ?, 'EUR', ?, ?, ?, ?, ?, ?)",
+                    [
+                        version,
+                        effective_from,
+                        plan_id,
+                        plan_id,
+                        unit,
+                        count,
+                        billing_time,
+                        proration_unit,
+                        fee,
+                        timing,
+                    ],
                 )
         for metric, (aggregation, unique_property) in METRICS.items():
             for version in ("v1", "v2"):

@@ -36,6 +36,7 @@ final as (
         subscription_segments.window_start,
         subscription_segments.window_end,
         subscription_segments.period_start,
+        subscription_segments.period_end,
         windows_versioned.is_closed as is_window_closed,
         windows_versioned.pricing_version,
         windows_versioned.pricing_version_source,
