@@ -32,7 +32,7 @@ create table raw.customers (
 create table raw.subscriptions (
     subscription_id varchar not null, customer_id varchar not null, plan_id varchar not null,
     started_at timestamp not null, ended_at timestamp, quantity integer, trial_ends_at timestamp,
-    source_file varchar, source_row bigint
+    source_file varchar, source_row bigint, proration_behavior varchar
 );
 create table raw.usage_events (
     event_id varchar, customer_id varchar, metric varchar, quantity decimal(38, 12), occurred_at timestamp,
@@ -83,6 +83,8 @@ PLANS = {
 # (interval_unit, interval_count, billing_time, base fee in EUR, proration_unit, base_fee_timing).
 FEE_PLANS = {
     "fee_monthly_30": ("month", 1, "anniversary", "30.00", "second", "in_advance"),
+    "fee_monthly_60": ("month", 1, "anniversary", "60.00", "second", "in_advance"),
+    "fee_monthly_90": ("month", 1, "anniversary", "90.00", "second", "in_advance"),
     "fee_yearly_300": ("year", 1, "anniversary", "300.00", "second", "in_advance"),
     "fee_monthly_30_arrears": ("month", 1, "anniversary", "30.00", "second", "in_arrears"),
     "fee_yearly_300_arrears": ("year", 1, "anniversary", "300.00", "second", "in_arrears"),
@@ -106,10 +108,22 @@ _ROWS: dict[str, list[tuple]] = {"customers": [], "subscriptions": [], "usage_ev
 def register_customer(
     customer_id: str, billing_anchor: str, timezone: str = "UTC", subscriptions: Iterable[tuple] = ()
 ) -> None:
-    """A customer with its subscriptions as (subscription_id, plan_id, started_at, ended_at or None)."""
+    """A customer with its subscriptions as (subscription_id, plan_id, started_at, ended_at or None[, extras]),
+    extras a dict of other raw.subscriptions columns (trial_ends_at, proration_behavior)."""
     _ROWS["customers"].append((customer_id, billing_anchor, timezone))
-    for subscription_id, plan_id, started_at, ended_at in subscriptions:
-        _ROWS["subscriptions"].append((subscription_id, customer_id, plan_id, started_at, ended_at))
+    for subscription_id, plan_id, started_at, ended_at, *extras in subscriptions:
+        extra = extras[0] if extras else {}
+        _ROWS["subscriptions"].append(
+            (
+                subscription_id,
+                customer_id,
+                plan_id,
+                started_at,
+                ended_at,
+                extra.get("trial_ends_at"),
+                extra.get("proration_behavior"),
+            )
+        )
 
 
 def register_event(
@@ -182,7 +196,9 @@ def _write_raw(path: Path) -> None:
             )
         for row, subscription in enumerate(_ROWS["subscriptions"], start=1):
             con.execute(
-                "insert into raw.subscriptions values (?, ?, ?, ?, ?, 1, null, 'subscriptions.csv', ?)",
+                "insert into raw.subscriptions (subscription_id, customer_id, plan_id, started_at, ended_at,"
+                " trial_ends_at, proration_behavior, quantity, source_file, source_row)"
+                " values (?, ?, ?, ?, ?, ?, ?, 1, 'subscriptions.csv', ?)",
                 [*subscription, row],
             )
         for row, event in enumerate(_ROWS["usage_events"], start=1):

@@ -174,6 +174,38 @@ CASES = [
         ],
     ),
     Case(
+        # Stripe's proration_behavior per change, monthly plans by the second in advance. Feb 10 (default
+        # create_prorations): on Mar 1 -30.00 x 20/29 = -20.69 and 60.00 x 20/29 = 41.38. Mar 10 (none): nothing;
+        # the 60.00 billed on Mar 1 stands. Apr 20 (always_invoice): -90.00 x 11/30 = -33.00 and 30.00 x 11/30 =
+        # 11.00 on an invoice dated Apr 20, not May 1.
+        "proration_behavior_per_change",
+        "2024-01-01",
+        [
+            ("fee_monthly_30", "2024-01-01 00:00:00", "2024-02-10 00:00:00"),
+            ("fee_monthly_60", "2024-02-10 00:00:00", "2024-03-10 00:00:00"),
+            ("fee_monthly_90", "2024-03-10 00:00:00", "2024-04-20 00:00:00", {"proration_behavior": "none"}),
+            ("fee_monthly_30", "2024-04-20 00:00:00", None, {"proration_behavior": "always_invoice"}),
+        ],
+        [
+            ("2024-01-01", "2024-02-01", True),
+            ("2024-02-01", "2024-03-01", True),
+            ("2024-03-01", "2024-04-01", True),
+            ("2024-04-01", "2024-05-01", True),
+            ("2024-05-01", "2024-06-01", False),
+        ],
+        [
+            ("2024-01-01", "base_fee", 0, 3000),
+            ("2024-02-01", "base_fee", 0, 3000),
+            ("2024-03-01", "proration_credit", 0, -2069),
+            ("2024-03-01", "proration_charge", 1, 4138),
+            ("2024-03-01", "base_fee", 1, 6000),
+            ("2024-04-01", "base_fee", 2, 9000),
+            ("2024-04-20", "proration_credit", 2, -3300),
+            ("2024-04-20", "proration_charge", 3, 1100),
+            ("2024-05-01", "base_fee", 3, 3000),
+        ],
+    ),
+    Case(
         "month_to_every_two_months",
         "2024-01-01",
         [

@@ -269,6 +269,27 @@ def test_a_plan_change_ending_where_the_next_starts_is_not_an_overlap(con, landi
     assert load_subscriptions(con, landing) == 2
 
 
+def test_proration_behavior_is_optional_and_checked(con, landing, customers_loaded):
+    header = SUBSCRIPTIONS_HEADER + ",trial_ends_at,proration_behavior"
+    rows = [row + ",," for row in GOOD_SUBSCRIPTIONS]
+    rows[1] += "always_invoice"
+    write(landing, "subscriptions.csv", header, *rows)
+    assert load_subscriptions(con, landing) == 3
+    assert con.execute(
+        "select subscription_id, proration_behavior from raw.subscriptions order by 1"
+    ).fetchall() == [
+        ("sub_1", None),
+        ("sub_2", "always_invoice"),
+        ("sub_3", None),
+    ]
+    rows[2] += "prorate"
+    write(landing, "subscriptions.csv", header, *rows)
+    assert problems_of(load_subscriptions, con, landing) == [
+        "subscriptions.csv row 3: field 'proration_behavior': 'prorate' is not one of create_prorations, none, "
+        "always_invoice (empty: create_prorations)"
+    ]
+
+
 def test_failed_subscription_load_keeps_the_previous_snapshot(con, landing, customers_loaded):
     write(landing, "subscriptions.csv", SUBSCRIPTIONS_HEADER, *GOOD_SUBSCRIPTIONS)
     load_subscriptions(con, landing)

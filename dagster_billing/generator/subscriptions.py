@@ -35,6 +35,7 @@ class Subscription:
     ended_at: datetime | None  # UTC, exclusive
     quantity: int
     trial_ends_at: datetime | None
+    proration_behavior: str | None = None  # empty in the file: create_prorations
 
     def csv_row(self) -> tuple[str, ...]:
         return (
@@ -45,6 +46,7 @@ class Subscription:
             rfc3339(self.ended_at),
             str(self.quantity),
             rfc3339(self.trial_ends_at),
+            self.proration_behavior or "",
         )
 
 

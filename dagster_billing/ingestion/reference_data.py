@@ -25,6 +25,8 @@ CUSTOMER_REQUIRED_COLUMNS = (
     "collection_method",
 )
 SUBSCRIPTION_REQUIRED_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
+# Stripe's `proration_behavior`, per change: the row that starts at a change says how that change is prorated.
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 # A pricing version name as written in the configs' `version` field.
 _VERSION_NAME = re.compile(r"\S+")
 
@@ -202,6 +204,16 @@ def validate_subscriptions(
         trial_ends = _timestamp_field(row, "trial_ends_at", file, number, problems)
         if started and ended and ended < started:
             problems.append(_problem(file, number, "ended_at", "is before started_at"))
+        proration_behavior = row.get("proration_behavior", "") or None
+        if proration_behavior is not None and proration_behavior not in PRORATION_BEHAVIORS:
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "proration_behavior",
+                    f"'{proration_behavior}' is not one of {', '.join(PRORATION_BEHAVIORS)} (empty: create_prorations)",
+                )
+            )
         quantity_text = row.get("quantity", "") or "1"
         if not quantity_text.isdigit() or int(quantity_text) < 1:
             problems.append(
@@ -217,6 +229,7 @@ def validate_subscriptions(
                     ended,
                     int(quantity_text),
                     trial_ends,
+                    proration_behavior,
                     file,
                     number,
                 )
@@ -241,8 +254,8 @@ def _overlapping_subscriptions(records: list[tuple], file: str) -> list[str]:
         for current in subscriptions[1:]:
             if previous[4] is None or previous[4] > current[3]:
                 problems.append(
-                    f"{file} row {current[8]}: field 'started_at': subscription '{current[0]}' of customer "
-                    f"'{customer_id}' starts before subscription '{previous[0]}' (row {previous[8]}) ends"
+                    f"{file} row {current[-1]}: field 'started_at': subscription '{current[0]}' of customer "
+                    f"'{customer_id}' starts before subscription '{previous[0]}' (row {previous[-1]}) ends"
                 )
             if previous[4] is not None and (current[4] is None or current[4] > previous[4]):
                 previous = current
@@ -285,6 +298,7 @@ SUBSCRIPTION_CSV_COLUMNS = (
     "ended_at",
     "quantity",
     "trial_ends_at",
+    "proration_behavior",
 )
 CUSTOMER_TABLE_COLUMNS = [*CUSTOMER_CSV_COLUMNS, "source_file", "source_row"]
 SUBSCRIPTION_TABLE_COLUMNS = [*SUBSCRIPTION_CSV_COLUMNS, "source_file", "source_row"]
@@ -346,7 +360,7 @@ def load_subscriptions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int
         """create or replace table raw.subscriptions (
             subscription_id varchar primary key, customer_id varchar not null, plan_id varchar not null,
             started_at timestamp not null, ended_at timestamp, quantity integer not null, trial_ends_at timestamp,
-            source_file varchar, source_row integer)""",
+            proration_behavior varchar, source_file varchar, source_row integer)""",
         "raw.subscriptions",
         SUBSCRIPTION_TABLE_COLUMNS,
         records,

@@ -7,9 +7,11 @@
     change inside the window gives, on the invoice at its end, a credit for the unused part of what was billed in
     advance and a charge for each new segment's part. A window closed early by a cadence change credits the rest of
     its period on the invoice at the change. In arrears: each segment pays its part on the invoice at the window's
-    end. Trial segments pay nothing. By whole days, a terminated subscription's last day counts as used (Lago). See
-    DECISIONLOG.md (Proration). A fee times seats too large for one line (fits_in_a_line, estimated in floating
-    point before the exact product) is not prorated: its lines get amount 0 and a `hold_reason`, and their invoices
+    end. A change's Stripe `proration_behavior` (on the subscription that starts at it) can turn its in-advance
+    credit and charge off (`none`) or invoice them at the change (`always_invoice`). Trial segments pay nothing. By
+    whole days, a terminated subscription's last day counts as used (Lago). See DECISIONLOG.md (Proration). A fee
+    times seats too large for one line (fits_in_a_line, estimated in floating point before the exact product) is
+    not prorated: its lines get amount 0 and a `hold_reason`, and their invoices
     are held. -#}
 with
 
@@ -106,14 +108,20 @@ advance_credits as (
     select
         *,
         'proration_credit' as line_type,
-        window_end as billing_at,
+        -- always_invoice (Stripe): invoiced at the change, not with the next invoice
+        case when end_proration_behavior = 'always_invoice' then segment_end else window_end end as billing_at,
         segment_end as line_period_start,
         period_end as line_period_end,
         -{{ exact_fraction('fee_per_period', 'units_after_segment', 'units_in_period') }} as amount,
     from segments_measured
     -- a segment that stops before its period ends: a change inside the window, or the window closed early by a
     -- cadence change (the rest of the period was billed in advance)
-    where base_fee_timing = 'in_advance' and covers_window_start and segment_end < period_end
+    where
+        base_fee_timing = 'in_advance'
+        and covers_window_start
+        and segment_end < period_end
+        -- proration_behavior none (Stripe): the change credits nothing
+        and coalesce(end_proration_behavior, 'create_prorations') <> 'none'
 
 ),
 
@@ -122,12 +130,16 @@ advance_charges as (
     select
         *,
         'proration_charge' as line_type,
-        window_end as billing_at,
+        case when start_proration_behavior = 'always_invoice' then segment_start else window_end end as billing_at,
         segment_start as line_period_start,
         segment_end as line_period_end,
         {{ exact_fraction('fee_per_period', 'units_covered', 'units_in_period') }} as amount,
     from segments_measured
-    where base_fee_timing = 'in_advance' and not covers_window_start
+    where
+        base_fee_timing = 'in_advance'
+        and not covers_window_start
+        -- proration_behavior none (Stripe): the new subscription's part of the window is not charged
+        and coalesce(start_proration_behavior, 'create_prorations') <> 'none'
 
 ),
 
@@ -186,7 +198,11 @@ final as (
         line_period_end as period_end,
         -- local dates from the window where the line's bounds are the window's (time-zone conversions are the
         -- costly part of this model), converted only for a boundary inside the window
-        case when billing_at = window_start then window_start_date else window_end_date end as billing_date,
+        case
+            when billing_at = window_start then window_start_date
+            when billing_at = window_end then window_end_date
+            else {{ utc_to_local_date('billing_at', 'timezone') }}
+        end as billing_date,
         case
             when line_period_start = window_start then window_start_date
             else {{ utc_to_local_date('line_period_start', 'timezone') }}

@@ -50,6 +50,8 @@ final as (
         subscription_segments.covers_window_start,
         subscription_segments.covers_window_end,
         subscription_segments.ends_in_termination,
+        subscription_segments.start_proration_behavior,
+        subscription_segments.end_proration_behavior,
         pricing_plans.plan_id is not null as is_plan_priced,
         pricing_plans.minor_unit_digits,
         pricing_plans.rounding_mode,
