@@ -91,6 +91,8 @@ FEE_PLANS = {
     "fee_yearly_120_by_day": ("year", 1, "anniversary", "120.00", "day", "in_advance"),
     "fee_monthly_10_by_day": ("month", 1, "anniversary", "10.00", "day", "in_advance"),
     "fee_weekly_7": ("week", 1, "anniversary", "7.00", "second", "in_advance"),
+    "fee_calendar_quarterly_90_by_day": ("month", 3, "calendar", "90.00", "day", "in_advance"),
+    "fee_calendar_half_yearly_182_by_day": ("month", 6, "calendar", "182.00", "day", "in_advance"),
 }
 
 METRICS = {

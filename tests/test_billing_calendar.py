@@ -206,6 +206,23 @@ CASES = [
         ],
     ),
     Case(
+        # Lago's calendar quarters: a plan every 3 months, calendar, started on February 15: the first window runs
+        # to April 1 and pays 46 of the quarter's 91 days (by day): 90.00 x 46/91 = 45.49; then whole quarters.
+        "calendar_quarter_starting_mid_quarter",
+        "2024-02-15",
+        [("fee_calendar_quarterly_90_by_day", "2024-02-15 00:00:00", None)],
+        [("2024-02-15", "2024-04-01", True), ("2024-04-01", "2024-07-01", False)],
+        [("2024-02-15", "base_fee", 0, 4549), ("2024-04-01", "base_fee", 0, 9000)],
+    ),
+    Case(
+        # calendar half-years from January 1 and July 1: February 15 to July 1 is 137 of 182 days: 137.00
+        "calendar_half_year_starting_mid_half",
+        "2024-02-15",
+        [("fee_calendar_half_yearly_182_by_day", "2024-02-15 00:00:00", None)],
+        [("2024-02-15", "2024-07-01", False)],
+        [("2024-02-15", "base_fee", 0, 13700)],
+    ),
+    Case(
         "month_to_every_two_months",
         "2024-01-01",
         [

@@ -347,10 +347,11 @@ FILE_ERRORS = {
         _set(("plans", 0, "billing_time"), "fixed"),
         "plan 'starter' (USD): field 'billing_time': 'fixed' is not one of anniversary, calendar",
     ),
-    "calendar billing with interval_count 3": (
-        lambda c: c["plans"][0].update(interval_count=3, billing_time="calendar"),
-        "plan 'starter' (USD): field 'billing_time': "
-        "calendar billing needs interval_count 1, but interval_count is 3",
+    "calendar billing every 5 months": (
+        lambda c: c["plans"][0].update(interval_count=5, billing_time="calendar"),
+        "plan 'starter' (USD): field 'billing_time': calendar billing needs interval_count 1, or a number of "
+        "months that divides a year (2, 3, 4, 6 or 12: calendar quarters are interval month, interval_count 3), "
+        "but it is every 5 months",
     ),
     "aggregation not allowed": (
         _set(("metrics", 0, "aggregation"), "avg"),

@@ -2,7 +2,7 @@
 
 {#- Each customer's billing windows, cycle by cycle (int_billing_cycles_anchored). Within a cycle, anniversary
     windows recur from the cycle's anchor date; calendar windows from the calendar boundary at or before it (weeks
-    start on Monday, ISO). Period j is always computed from this base in one step (no drift). A window is its period
+    start on Monday, ISO; quarters and half-years on January 1 plus whole groups of months). Period j is always computed from this base in one step (no drift). A window is its period
     cut to the cycle: the first window of a later cycle starts at the cadence change itself, and the window in force
     when the cadence changes closes there, early; its full period is kept (`period_start`, `period_end`) so its fee is
     prorated against the whole period. -#}
@@ -35,7 +35,9 @@ cadences as (
         run.as_of,
         case
             when cycles.billing_time = 'calendar'
-                then date_trunc(cycles.interval_unit, cycles.cycle_anchor_date)::date
+                then {{ calendar_period_start(
+                    'cycles.cycle_anchor_date', 'cycles.interval_unit', 'cycles.interval_count'
+                ) }}
             else cycles.cycle_anchor_date
         end as grid_base_date,
         -- generous bound: a local date is at most a day after its UTC date; filtered exactly below
