@@ -27,7 +27,8 @@ create schema if not exists raw;
 create table raw.customers (
     customer_id varchar not null, name varchar, email varchar, currency varchar, billing_anchor date not null,
     collection_method varchar, days_until_due integer, timezone varchar not null default 'UTC',
-    stripe_customer_id varchar, pricing_version varchar, source_file varchar, source_row bigint
+    stripe_customer_id varchar, pricing_version varchar, source_file varchar, source_row bigint,
+    before_anchor varchar, trial_period varchar
 );
 create table raw.subscriptions (
     subscription_id varchar not null, customer_id varchar not null, plan_id varchar not null,
@@ -108,11 +109,16 @@ _ROWS: dict[str, list[tuple]] = {"customers": [], "subscriptions": [], "usage_ev
 
 
 def register_customer(
-    customer_id: str, billing_anchor: str, timezone: str = "UTC", subscriptions: Iterable[tuple] = ()
+    customer_id: str,
+    billing_anchor: str,
+    timezone: str = "UTC",
+    subscriptions: Iterable[tuple] = (),
+    before_anchor: str | None = None,
+    trial_period: str | None = None,
 ) -> None:
     """A customer with its subscriptions as (subscription_id, plan_id, started_at, ended_at or None[, extras]),
     extras a dict of other raw.subscriptions columns (trial_ends_at, proration_behavior)."""
-    _ROWS["customers"].append((customer_id, billing_anchor, timezone))
+    _ROWS["customers"].append((customer_id, billing_anchor, timezone, before_anchor, trial_period))
     for subscription_id, plan_id, started_at, ended_at, *extras in subscriptions:
         extra = extras[0] if extras else {}
         _ROWS["subscriptions"].append(
@@ -190,11 +196,19 @@ def _write_raw(path: Path) -> None:
                     " unique_property) values ('actual', ?, ?, ?, ?, ?)",
                     [version, metric, metric.replace("_", " "), aggregation, unique_property],
                 )
-        for row, (customer_id, anchor, timezone) in enumerate(_ROWS["customers"], start=1):
+        for row, (customer_id, anchor, timezone, *options) in enumerate(_ROWS["customers"], start=1):
             con.execute(
                 "insert into raw.customers values (?, ?, ?, 'EUR', ?, 'charge_automatically', null, ?, null, null,"
-                " 'customers.csv', ?)",
-                [customer_id, customer_id, f"{customer_id}@example.com", anchor, timezone, row],
+                " 'customers.csv', ?, ?, ?)",
+                [
+                    customer_id,
+                    customer_id,
+                    f"{customer_id}@example.com",
+                    anchor,
+                    timezone,
+                    row,
+                    *options,
+                ],
             )
         for row, subscription in enumerate(_ROWS["subscriptions"], start=1):
             con.execute(

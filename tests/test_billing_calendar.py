@@ -25,6 +25,8 @@ class Case:
     windows: list[tuple]
     # (billing_date, line_type, subscription index, amount in cents) of the base-fee lines, in any order
     fee_lines: list[tuple] | None = None
+    before_anchor: str | None = None
+    trial_period: str | None = None
 
 
 CASES = [
@@ -223,6 +225,94 @@ CASES = [
         [("2024-02-15", "base_fee", 0, 13700)],
     ),
     Case(
+        # Stripe's prorated stub: a subscription from February 20 with a billing anchor on March 1 bills the stub
+        # February 20 - March 1 at once, 10 of the 29 days of the period ending at the anchor (30.00 x 10/29 = 10.34),
+        # then whole months from March 1.
+        "stub_to_a_future_anchor_prorated",
+        "2024-03-01",
+        [("fee_monthly_30", "2024-02-20 00:00:00", None)],
+        [
+            ("2024-02-20", "2024-03-01", True),
+            ("2024-03-01", "2024-04-01", True),
+            ("2024-04-01", "2024-05-01", True),
+            ("2024-05-01", "2024-06-01", False),
+        ],
+        [
+            ("2024-02-20", "base_fee", 0, 1034),
+            ("2024-03-01", "base_fee", 0, 3000),
+            ("2024-04-01", "base_fee", 0, 3000),
+            ("2024-05-01", "base_fee", 0, 3000),
+        ],
+        before_anchor="prorated_stub",
+    ),
+    Case(
+        # the same subscription created with proration_behavior none (Stripe: no stub): billing starts at the anchor
+        "stub_to_a_future_anchor_without_proration",
+        "2024-03-01",
+        [("fee_monthly_30", "2024-02-20 00:00:00", None, {"proration_behavior": "none"})],
+        [
+            ("2024-03-01", "2024-04-01", True),
+            ("2024-04-01", "2024-05-01", True),
+            ("2024-05-01", "2024-06-01", False),
+        ],
+        [
+            ("2024-03-01", "base_fee", 0, 3000),
+            ("2024-04-01", "base_fee", 0, 3000),
+            ("2024-05-01", "base_fee", 0, 3000),
+        ],
+        before_anchor="prorated_stub",
+    ),
+    Case(
+        # the default (unbilled): the anchor is also the date billing starts
+        "stub_unbilled_by_default",
+        "2024-03-01",
+        [("fee_monthly_30", "2024-02-20 00:00:00", None)],
+        [
+            ("2024-03-01", "2024-04-01", True),
+            ("2024-04-01", "2024-05-01", True),
+            ("2024-05-01", "2024-06-01", False),
+        ],
+        [
+            ("2024-03-01", "base_fee", 0, 3000),
+            ("2024-04-01", "base_fee", 0, 3000),
+            ("2024-05-01", "base_fee", 0, 3000),
+        ],
+    ),
+    Case(
+        # A trial inside the first window (the default): no fee on January 1, the rest of January after the trial
+        # (17 of 31 days: 30.00 x 17/31 = 16.45) on February 1 with February's fee.
+        "trial_ending_mid_month_inside_the_window",
+        "2024-01-01",
+        [("fee_monthly_30", "2024-01-01 00:00:00", None, {"trial_ends_at": "2024-01-15 00:00:00"})],
+        [
+            ("2024-01-01", "2024-02-01", True),
+            ("2024-02-01", "2024-03-01", True),
+            ("2024-03-01", "2024-04-01", True),
+            ("2024-04-01", "2024-05-01", True),
+            ("2024-05-01", "2024-06-01", False),
+        ],
+        [
+            ("2024-02-01", "proration_charge", 0, 1645),
+            *[(day, "base_fee", 0, 3000) for day in ("2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01")],
+        ],
+    ),
+    Case(
+        # Stripe: the trial is its own zero-amount period and the paid cycle starts at the trial end: 30.00 on
+        # January 15 for January 15 - February 15, then every 15th.
+        "trial_ending_mid_month_as_its_own_period",
+        "2024-01-01",
+        [("fee_monthly_30", "2024-01-01 00:00:00", None, {"trial_ends_at": "2024-01-15 00:00:00"})],
+        [
+            ("2024-01-01", "2024-01-15", True),
+            ("2024-01-15", "2024-02-15", True),
+            ("2024-02-15", "2024-03-15", True),
+            ("2024-03-15", "2024-04-15", True),
+            ("2024-04-15", "2024-05-15", False),
+        ],
+        [(day, "base_fee", 0, 3000) for day in ("2024-01-15", "2024-02-15", "2024-03-15", "2024-04-15")],
+        trial_period="own_period",
+    ),
+    Case(
         "month_to_every_two_months",
         "2024-01-01",
         [
@@ -279,6 +369,8 @@ for _case in CASES:
         _case.anchor,
         "UTC",
         [(f"{_customer_id(_case)}_{i}", *subscription) for i, subscription in enumerate(_case.subscriptions)],
+        before_anchor=_case.before_anchor,
+        trial_period=_case.trial_period,
     )
 
 
@@ -316,3 +408,22 @@ def test_fee_lines_in_cents(case: Case) -> None:
         for day, line_type, index, cents in case.fee_lines or []
     ]
     assert sorted(rows) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("stub_to_a_future_anchor_prorated", "billable"),
+        ("stub_to_a_future_anchor_without_proration", "before_billing_anchor"),
+        ("stub_unbilled_by_default", "before_billing_anchor"),
+    ],
+)
+def test_usage_in_a_stub_is_billed_in_it(name: str, status: str) -> None:
+    """Usage on February 25 lands in the stub window when there is one, else it is before billing starts (the
+    billing status of the customer's time line at that instant, which is what places an event)."""
+    [(billing_status,)] = dbt_harness.query(
+        "select billing_status from intermediate.int_billing_segments"
+        " where customer_id = ? and segment_start <= ?::timestamp and segment_end > ?::timestamp",
+        [f"cal_{name}", "2024-02-25 12:00:00", "2024-02-25 12:00:00"],
+    )
+    assert billing_status == status

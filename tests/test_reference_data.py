@@ -290,6 +290,36 @@ def test_proration_behavior_is_optional_and_checked(con, landing, customers_load
     ]
 
 
+def test_customer_billing_options_are_optional_and_checked(con, landing):
+    header = CUSTOMERS_HEADER + ",stripe_customer_id,pricing_version,before_anchor"
+    rows = [GOOD_CUSTOMERS[0] + ",,,prorated_stub", GOOD_CUSTOMERS[1] + ",,,"]
+    write(landing, "customers.csv", header, *rows)
+    assert load_customers(con, landing) == 2
+    assert con.execute("select customer_id, before_anchor from raw.customers order by 1").fetchall() == [
+        ("cus_a", "prorated_stub"),
+        ("cus_b", None),
+    ]
+    write(landing, "customers.csv", header, GOOD_CUSTOMERS[0] + ",,,stub")
+    assert problems_of(load_customers, con, landing) == [
+        "customers.csv row 1: field 'before_anchor': 'stub' is not one of unbilled, prorated_stub (empty: unbilled)"
+    ]
+
+
+def test_trial_period_is_optional_and_checked(con, landing):
+    header = CUSTOMERS_HEADER + ",stripe_customer_id,pricing_version,before_anchor,trial_period"
+    write(landing, "customers.csv", header, GOOD_CUSTOMERS[0] + ",,,,own_period", GOOD_CUSTOMERS[1] + ",,,,")
+    assert load_customers(con, landing) == 2
+    assert con.execute("select customer_id, trial_period from raw.customers order by 1").fetchall() == [
+        ("cus_a", "own_period"),
+        ("cus_b", None),
+    ]
+    write(landing, "customers.csv", header, GOOD_CUSTOMERS[0] + ",,,,separate")
+    assert problems_of(load_customers, con, landing) == [
+        "customers.csv row 1: field 'trial_period': 'separate' is not one of inside_window, own_period "
+        "(empty: inside_window)"
+    ]
+
+
 def test_failed_subscription_load_keeps_the_previous_snapshot(con, landing, customers_loaded):
     write(landing, "subscriptions.csv", SUBSCRIPTIONS_HEADER, *GOOD_SUBSCRIPTIONS)
     load_subscriptions(con, landing)

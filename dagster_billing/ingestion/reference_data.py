@@ -25,6 +25,11 @@ CUSTOMER_REQUIRED_COLUMNS = (
     "collection_method",
 )
 SUBSCRIPTION_REQUIRED_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
+# What is billed between a subscription's start and a later billing anchor: nothing (empty, the default) or a
+# prorated stub period up to the anchor (Stripe's default for a subscription created with a future anchor).
+BEFORE_ANCHOR_MODES = ("unbilled", "prorated_stub")
+# A trial inside the first window (empty, the default) or its own period, the paid cycle starting at its end (Stripe).
+TRIAL_PERIOD_MODES = ("inside_window", "own_period")
 # Stripe's `proration_behavior`, per change: the row that starts at a change says how that change is prorated.
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 # A pricing version name as written in the configs' `version` field.
@@ -141,6 +146,26 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(_problem(file, number, "timezone", f"'{zone}' is not an IANA time zone name"))
+        before_anchor = row.get("before_anchor", "") or None
+        if before_anchor is not None and before_anchor not in BEFORE_ANCHOR_MODES:
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "before_anchor",
+                    f"'{before_anchor}' is not one of {', '.join(BEFORE_ANCHOR_MODES)} (empty: unbilled)",
+                )
+            )
+        trial_period = row.get("trial_period", "") or None
+        if trial_period is not None and trial_period not in TRIAL_PERIOD_MODES:
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "trial_period",
+                    f"'{trial_period}' is not one of {', '.join(TRIAL_PERIOD_MODES)} (empty: inside_window)",
+                )
+            )
         pinned_version = row.get("pricing_version") or None
         if pinned_version and not _VERSION_NAME.fullmatch(pinned_version):
             problems.append(
@@ -165,6 +190,8 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
                     zone,
                     row.get("stripe_customer_id") or None,
                     pinned_version,
+                    before_anchor,
+                    trial_period,
                     file,
                     number,
                 )
@@ -289,6 +316,8 @@ CUSTOMER_CSV_COLUMNS = (
     "timezone",
     "stripe_customer_id",
     "pricing_version",
+    "before_anchor",
+    "trial_period",
 )
 SUBSCRIPTION_CSV_COLUMNS = (
     "subscription_id",
@@ -312,8 +341,8 @@ def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
         """create or replace table raw.customers (
             customer_id varchar primary key, name varchar, email varchar, currency varchar not null,
             billing_anchor date not null, collection_method varchar not null, days_until_due integer,
-            timezone varchar not null, stripe_customer_id varchar, pricing_version varchar, source_file varchar,
-            source_row integer)""",
+            timezone varchar not null, stripe_customer_id varchar, pricing_version varchar, before_anchor varchar,
+            trial_period varchar, source_file varchar, source_row integer)""",
         "raw.customers",
         CUSTOMER_TABLE_COLUMNS,
         records,

@@ -7,7 +7,12 @@
     the cycle's day), as Stripe and Lago start a new billing period when the interval changes. Changes within one
     cadence keep the cycle, so appending such history never moves a window. A cycle ends where the next one starts
     (null for the last). Several cycle starts at or before the billing anchor fall on the anchor; the latest
-    subscription's cadence is the one in force there. -#}
+    subscription's cadence is the one in force there. A customer with `before_anchor: prorated_stub` whose first
+    subscription starts before the anchor (and not with `proration_behavior: none`) gets a stub cycle first, from
+    that start (at most one period before the anchor, as Stripe requires) to the anchor, billed like a window of
+    the period that ends at the anchor (Stripe's prorated stub). With `trial_period: own_period` a subscription's trial end starts a new cycle
+    (Stripe: the trial is its own zero-amount period and the billing cycle anchor moves to the trial end), so the
+    trial is a window of its own, closed at the trial end. -#}
 with
 
 customers as (
@@ -16,6 +21,8 @@ customers as (
         customer_id,
         billing_anchor,
         timezone,
+        before_anchor,
+        trial_period,
         {{ local_midnight_to_utc('billing_anchor', 'timezone') }} as billing_anchor_at,
     from {{ ref('stg_customers') }}
 
@@ -55,6 +62,8 @@ subscriptions_cadenced as (
         subscriptions.subscription_id,
         subscriptions.plan_id,
         subscriptions.started_at,
+        subscriptions.proration_behavior,
+        subscriptions.trial_ends_at,
         plan_cadences.interval_unit,
         plan_cadences.interval_count,
         plan_cadences.billing_time,
@@ -87,6 +96,7 @@ cycle_starts as (
         customers.billing_anchor,
         customers.timezone,
         customers.billing_anchor_at,
+        false as is_stub,
         case
             when subscriptions_compared.subscription_rank = 1 then customers.billing_anchor_at
             else greatest(subscriptions_compared.started_at, customers.billing_anchor_at)
@@ -100,6 +110,58 @@ cycle_starts as (
 
 ),
 
+-- Stripe's prorated stub from a subscription's start to a later billing cycle anchor
+stub_starts as (
+
+    select
+        subscriptions_compared.*,
+        customers.billing_anchor,
+        customers.timezone,
+        customers.billing_anchor_at,
+        true as is_stub,
+        greatest(
+            subscriptions_compared.started_at,
+            {{ local_midnight_to_utc(
+                add_billing_intervals(
+                    'customers.billing_anchor',
+                    'subscriptions_compared.interval_unit',
+                    '-subscriptions_compared.interval_count'
+                ),
+                'customers.timezone'
+            ) }}
+        ) as cycle_start,
+    from subscriptions_compared
+    inner join customers
+        on subscriptions_compared.customer_id = customers.customer_id
+    where
+        subscriptions_compared.subscription_rank = 1
+        and customers.before_anchor = 'prorated_stub'
+        and subscriptions_compared.proration_behavior <> 'none'
+        and subscriptions_compared.started_at < customers.billing_anchor_at
+        and subscriptions_compared.interval_unit is not null
+
+),
+
+-- Stripe: a trial is its own period; the paid cycle starts at the trial end, the new anchor
+trial_end_starts as (
+
+    select
+        subscriptions_compared.*,
+        customers.billing_anchor,
+        customers.timezone,
+        customers.billing_anchor_at,
+        false as is_stub,
+        subscriptions_compared.trial_ends_at as cycle_start,
+    from subscriptions_compared
+    inner join customers
+        on subscriptions_compared.customer_id = customers.customer_id
+    where
+        customers.trial_period = 'own_period'
+        and subscriptions_compared.trial_ends_at > subscriptions_compared.started_at
+        and subscriptions_compared.trial_ends_at > customers.billing_anchor_at
+
+),
+
 cycle_starts_ranked as (
 
     select
@@ -107,7 +169,13 @@ cycle_starts_ranked as (
         row_number() over (
             partition by customer_id, cycle_start order by subscription_rank desc
         ) as start_rank,
-    from cycle_starts
+    from (
+        select * from cycle_starts
+        union all
+        select * from stub_starts
+        union all
+        select * from trial_end_starts
+    ) as all_starts
 
 ),
 
@@ -120,11 +188,16 @@ final as (
         plan_id as cycle_plan_id,
         cycle_start,
         lead(cycle_start) over (partition by customer_id order by cycle_start) as cycle_end,
-        -- the local date the cycle's windows recur from
+        -- the local date the cycle's windows recur from (a stub's: the billing anchor it leads to)
+        case
+            when cycle_start = billing_anchor_at or is_stub then billing_anchor
+            else {{ utc_to_local_date('cycle_start', 'timezone') }}
+        end as cycle_anchor_date,
         case
             when cycle_start = billing_anchor_at then billing_anchor
             else {{ utc_to_local_date('cycle_start', 'timezone') }}
-        end as cycle_anchor_date,
+        end as cycle_start_date,
+        is_stub,
         interval_unit,
         interval_count,
         billing_time,

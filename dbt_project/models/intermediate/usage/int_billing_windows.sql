@@ -34,6 +34,11 @@ cadences as (
         customers_cadenced.last_subscription_ended_at,
         run.as_of,
         case
+            -- a stub is one window of the period that ends at the anchor
+            when cycles.is_stub
+                then {{ add_billing_intervals(
+                    'cycles.cycle_anchor_date', 'cycles.interval_unit', '-cycles.interval_count'
+                ) }}
             when cycles.billing_time = 'calendar'
                 then {{ calendar_period_start(
                     'cycles.cycle_anchor_date', 'cycles.interval_unit', 'cycles.interval_count'
@@ -94,7 +99,7 @@ windows_cut as (
         *,
         greatest(period_start, cycle_start) as window_start,
         case when cycle_end < period_end then cycle_end else period_end end as window_end,
-        case when period_start >= cycle_start then period_start_date else cycle_anchor_date end as window_start_date,
+        case when period_start >= cycle_start then period_start_date else cycle_start_date end as window_start_date,
         case
             when cycle_end < period_end then {{ utc_to_local_date('cycle_end', 'timezone') }}
             else period_end_date
@@ -128,7 +133,7 @@ final as (
         billing_anchor,
         window_end <= as_of as is_closed,
         window_start <> period_start or window_end <> period_end as is_partial_period,
-        cycle_end is not null and window_end = cycle_end as is_closed_by_cadence_change,
+        cycle_end is not null and window_end = cycle_end as ends_where_next_cycle_starts,
 
     from windows_cut
     where
