@@ -59,7 +59,8 @@ create table raw.pricing_charges (
     charge_model varchar, included_units decimal(38, 12), unit_amount decimal(38, 12),
     package_size decimal(38, 12), package_amount decimal(38, 12), package_rounding varchar, rate decimal(38, 12),
     fixed_fee_per_event decimal(38, 12), per_event_min_amount decimal(38, 12),
-    per_event_max_amount decimal(38, 12), source_file varchar
+    per_event_max_amount decimal(38, 12), source_file varchar, free_units_per_events integer,
+    free_units_per_total_aggregation decimal(38, 12)
 );
 create table raw.pricing_charge_tiers (
     scenario varchar not null, pricing_version varchar, plan_id varchar, currency varchar, metric varchar,

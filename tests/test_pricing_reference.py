@@ -25,6 +25,7 @@ from dagster_billing.pricing.reference import (
     apply_included_units,
     minimum_spend_true_up,
     packages_in,
+    percentage_free_units,
     price_charge,
     price_graduated,
     price_graduated_percentage,
@@ -477,3 +478,51 @@ def test_every_drawn_case_prices_exactly_within_the_warehouse_types(case) -> Non
         exponent = line.amount.as_tuple().exponent
         assert -exponent <= 26 and abs(line.amount) < 10**12
         round_to_minor(line.amount, case.digits, case.mode, rounding_increment(case.currency))
+
+
+# --- Lago's percentage options with zero, few and many events (2 %, events in occurred_at order) -----------------
+
+PERCENTAGE_OPTIONS = {
+    # name: (keyword arguments, {events: cents})
+    "free_units_per_events": (
+        {"fixed_fee_per_event": D("0.30"), "free_events": 2},
+        {(): 0, (10, 20): 0, (10, 20, 30, 40, 50): 330},
+    ),
+    "free_units_per_total_aggregation": (
+        {"fixed_fee_per_event": D("0.30"), "free_amount": D(25)},
+        {(): 0, (10,): 0, (10, 20, 30, 40): 240},
+    ),
+    "both_free_units": (
+        {"fixed_fee_per_event": D("0.30"), "free_events": 1, "free_amount": D(25)},
+        {(): 0, (10,): 0, (10, 20, 30, 40): 270},
+    ),
+    "fixed_fee_per_transaction": (
+        {"fixed_fee_per_event": D("0.30")},
+        {(): 0, (10,): 50, (10, 20, 30): 210},
+    ),
+    "per_transaction_minimum": (
+        {"per_event_min": D("0.50")},
+        {(): 0, (10,): 50, (10, 50, 100): 350},
+    ),
+    "per_transaction_maximum": (
+        {"per_event_max": D("1.00")},
+        {(): 0, (10,): 20, (10, 50, 100): 220},
+    ),
+}
+
+
+@pytest.mark.parametrize("option", list(PERCENTAGE_OPTIONS))
+def test_percentage_options_with_zero_few_and_many_events(option: str) -> None:
+    kwargs, cases = PERCENTAGE_OPTIONS[option]
+    for events, cents in cases.items():
+        amount = price_percentage([D(q) for q in events], D(2), **kwargs)
+        assert usd_cents(amount) == cents, (option, events)
+
+
+def test_free_units_rate_only_the_part_above_the_free_amount() -> None:
+    """25 free: the event that crosses it is rated on its part above (30 - 25 = 5 of 20), and pays the fixed fee."""
+    assert percentage_free_units([D(10), D(20), D(30)], free_amount=D(25)) == [
+        (D(0), True),
+        (D(5), False),
+        (D(30), False),
+    ]
