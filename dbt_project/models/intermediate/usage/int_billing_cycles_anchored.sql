@@ -97,6 +97,7 @@ cycle_starts as (
         customers.timezone,
         customers.billing_anchor_at,
         false as is_stub,
+        case when subscriptions_compared.subscription_rank = 1 then 'anchor' else 'cadence_change' end as cycle_kind,
         case
             when subscriptions_compared.subscription_rank = 1 then customers.billing_anchor_at
             else greatest(subscriptions_compared.started_at, customers.billing_anchor_at)
@@ -119,6 +120,7 @@ stub_starts as (
         customers.timezone,
         customers.billing_anchor_at,
         true as is_stub,
+        'stub' as cycle_kind,
         greatest(
             subscriptions_compared.started_at,
             {{ local_midnight_to_utc(
@@ -151,6 +153,7 @@ trial_end_starts as (
         customers.timezone,
         customers.billing_anchor_at,
         false as is_stub,
+        'trial_end' as cycle_kind,
         subscriptions_compared.trial_ends_at as cycle_start,
     from subscriptions_compared
     inner join customers
@@ -198,6 +201,9 @@ final as (
             else {{ utc_to_local_date('cycle_start', 'timezone') }}
         end as cycle_start_date,
         is_stub,
+        -- what started the cycle: the billing anchor, a stub before it, a cadence change or a trial's end
+        case when cycle_kind = 'cadence_change' and cycle_start = billing_anchor_at then 'anchor' else cycle_kind end
+            as cycle_kind,
         interval_unit,
         interval_count,
         billing_time,
