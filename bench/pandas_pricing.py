@@ -92,6 +92,8 @@ def _charge_from_yaml(entry: dict) -> Charge:
         fixed_fee_per_event=_dec(entry.get("fixed_fee_per_event")),
         per_event_min=_dec(entry.get("per_event_min")),
         per_event_max=_dec(entry.get("per_event_max")),
+        free_units_per_events=entry.get("free_units_per_events"),
+        free_units_per_total_aggregation=_dec(entry.get("free_units_per_total_aggregation")),
     )
 
 
@@ -202,8 +204,9 @@ def aggregate(placed: pd.DataFrame, metrics: dict[str, dict], scale: int) -> dic
 
 
 def event_quantities(placed: pd.DataFrame, scale: int, metrics: set[str]) -> dict[tuple, list[Decimal]]:
-    """Each window's billable event quantities, for the percentage charges' metrics only."""
-    rows = placed[placed["metric"].isin(metrics)]
+    """Each window's billable event quantities in occurred_at order (ties by event_id: Lago's free units count the
+    first events), for the percentage charges' metrics only."""
+    rows = placed[placed["metric"].isin(metrics)].sort_values(["occurred_at", "event_id"])
     lists: dict[tuple, list[Decimal]] = defaultdict(list)
     for key, units in rows.groupby(GROUP_KEY, sort=False)["quantity_units"]:
         lists[key] = [Decimal(int(u)).scaleb(-scale) for u in units]

@@ -56,7 +56,9 @@ def _generate(landing_dir: Path, customers: int, events: int, seed: int, end: da
     )
     print(
         f"Generated {landing_dir}: {landing.customers} customers, {landing.subscriptions} subscriptions, "
-        f"{landing.rows_written} usage rows in {len(landing.usage_files)} files"
+        f"{landing.rows_written} usage rows in {len(landing.usage_files)} files; {landing.plan_changes} plan "
+        f"changes ({landing.cadence_changes} to or from a yearly plan), {landing.prorated_stubs} prorated stubs, "
+        f"{landing.trials_as_own_period} trials as their own period"
     )
 
 

@@ -41,6 +41,15 @@ def run_summary(paths: BillingPaths, run_id: str | None = None) -> str:
             "select count(*) filter (where is_closed), count(*) filter (where not is_closed), "
             "count(distinct customer_id) from intermediate.int_billing_windows",
         )
+        cycles = (
+            _rows(
+                con,
+                "select cycle_kind, count(*) from intermediate.int_billing_cycles_anchored "
+                "where cycle_kind <> 'anchor' group by 1 order by 1",
+            )
+            if windows
+            else []
+        )
         unbilled = (
             _rows(
                 con,
@@ -66,6 +75,12 @@ def run_summary(paths: BillingPaths, run_id: str | None = None) -> str:
         closed, open_, customers = windows
         lines.append(f"Billing windows: {closed} closed, {open_} open, for {customers} customers")
         lines += [f"  accepted events {status}: {n}" for status, n in unbilled]
+        if cycles:
+            lines.append(
+                "Billing cycles started by: "
+                + ", ".join(f"{kind} {n}" for kind, n in cycles)
+                + " (int_billing_cycles_anchored)"
+            )
     return "\n".join(lines + invoices + lateness)
 
 

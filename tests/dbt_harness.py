@@ -27,12 +27,13 @@ create schema if not exists raw;
 create table raw.customers (
     customer_id varchar not null, name varchar, email varchar, currency varchar, billing_anchor date not null,
     collection_method varchar, days_until_due integer, timezone varchar not null default 'UTC',
-    stripe_customer_id varchar, pricing_version varchar, source_file varchar, source_row bigint
+    stripe_customer_id varchar, pricing_version varchar, source_file varchar, source_row bigint,
+    before_anchor varchar, trial_period varchar
 );
 create table raw.subscriptions (
     subscription_id varchar not null, customer_id varchar not null, plan_id varchar not null,
     started_at timestamp not null, ended_at timestamp, quantity integer, trial_ends_at timestamp,
-    source_file varchar, source_row bigint
+    source_file varchar, source_row bigint, proration_behavior varchar
 );
 create table raw.usage_events (
     event_id varchar, customer_id varchar, metric varchar, quantity decimal(38, 12), occurred_at timestamp,
@@ -58,7 +59,8 @@ create table raw.pricing_charges (
     charge_model varchar, included_units decimal(38, 12), unit_amount decimal(38, 12),
     package_size decimal(38, 12), package_amount decimal(38, 12), package_rounding varchar, rate decimal(38, 12),
     fixed_fee_per_event decimal(38, 12), per_event_min_amount decimal(38, 12),
-    per_event_max_amount decimal(38, 12), source_file varchar
+    per_event_max_amount decimal(38, 12), source_file varchar, free_units_per_events integer,
+    free_units_per_total_aggregation decimal(38, 12)
 );
 create table raw.tax_rates (
     jurisdiction varchar, jurisdiction_name varchar, tax_name varchar, product varchar, rate_percent decimal(9, 4),
@@ -87,6 +89,22 @@ PLANS = {
     "calendar_weekly": ("week", 1, "calendar"),
 }
 
+# Plans with a base fee, for the calendar and proration cases:
+# (interval_unit, interval_count, billing_time, base fee in EUR, proration_unit, base_fee_timing).
+FEE_PLANS = {
+    "fee_monthly_30": ("month", 1, "anniversary", "30.00", "second", "in_advance"),
+    "fee_monthly_60": ("month", 1, "anniversary", "60.00", "second", "in_advance"),
+    "fee_monthly_90": ("month", 1, "anniversary", "90.00", "second", "in_advance"),
+    "fee_yearly_300": ("year", 1, "anniversary", "300.00", "second", "in_advance"),
+    "fee_monthly_30_arrears": ("month", 1, "anniversary", "30.00", "second", "in_arrears"),
+    "fee_yearly_300_arrears": ("year", 1, "anniversary", "300.00", "second", "in_arrears"),
+    "fee_yearly_120_by_day": ("year", 1, "anniversary", "120.00", "day", "in_advance"),
+    "fee_monthly_10_by_day": ("month", 1, "anniversary", "10.00", "day", "in_advance"),
+    "fee_weekly_7": ("week", 1, "anniversary", "7.00", "second", "in_advance"),
+    "fee_calendar_quarterly_90_by_day": ("month", 3, "calendar", "90.00", "day", "in_advance"),
+    "fee_calendar_half_yearly_182_by_day": ("month", 6, "calendar", "182.00", "day", "in_advance"),
+}
+
 METRICS = {
     # metric: (aggregation, unique_property)
     "api_calls": ("sum", None),
@@ -100,12 +118,29 @@ _ROWS: dict[str, list[tuple]] = {"customers": [], "subscriptions": [], "usage_ev
 
 
 def register_customer(
-    customer_id: str, billing_anchor: str, timezone: str = "UTC", subscriptions: Iterable[tuple] = ()
+    customer_id: str,
+    billing_anchor: str,
+    timezone: str = "UTC",
+    subscriptions: Iterable[tuple] = (),
+    before_anchor: str | None = None,
+    trial_period: str | None = None,
 ) -> None:
-    """A customer with its subscriptions as (subscription_id, plan_id, started_at, ended_at or None)."""
-    _ROWS["customers"].append((customer_id, billing_anchor, timezone))
-    for subscription_id, plan_id, started_at, ended_at in subscriptions:
-        _ROWS["subscriptions"].append((subscription_id, customer_id, plan_id, started_at, ended_at))
+    """A customer with its subscriptions as (subscription_id, plan_id, started_at, ended_at or None[, extras]),
+    extras a dict of other raw.subscriptions columns (trial_ends_at, proration_behavior)."""
+    _ROWS["customers"].append((customer_id, billing_anchor, timezone, before_anchor, trial_period))
+    for subscription_id, plan_id, started_at, ended_at, *extras in subscriptions:
+        extra = extras[0] if extras else {}
+        _ROWS["subscriptions"].append(
+            (
+                subscription_id,
+                customer_id,
+                plan_id,
+                started_at,
+                ended_at,
+                extra.get("trial_ends_at"),
+                extra.get("proration_behavior"),
+            )
+        )
 
 
 def register_event(
@@ -139,6 +174,30 @@ def _write_raw(path: Path) -> None:
                     " values ('actual', ?, ?, ?, ?, 'EUR', ?, ?, ?)",
                     [version, effective_from, plan_id, plan_id.title(), unit, count, billing_time],
                 )
+        for version, effective_from in (("v1", "2020-01-01"), ("v2", "2024-04-01")):
+            con.execute(
+                "insert into raw.pricing_versions values ('actual', ?, ?, 'half_up', 'pricing.yaml')",
+                [version, effective_from],
+            )
+        for plan_id, (unit, count, billing_time, fee, proration_unit, timing) in FEE_PLANS.items():
+            for version, effective_from in (("v1", "2020-01-01"), ("v2", "2024-04-01")):
+                con.execute(
+                    "insert into raw.pricing_plans (scenario, pricing_version, effective_from, plan_id, plan_name,"
+                    " currency, interval_unit, interval_count, billing_time, proration_unit, base_fee_amount,"
+                    " base_fee_timing) values ('actual', ?, ?, ?, ?, 'EUR', ?, ?, ?, ?, ?, ?)",
+                    [
+                        version,
+                        effective_from,
+                        plan_id,
+                        plan_id,
+                        unit,
+                        count,
+                        billing_time,
+                        proration_unit,
+                        fee,
+                        timing,
+                    ],
+                )
         for metric, (aggregation, unique_property) in METRICS.items():
             for version in ("v1", "v2"):
                 con.execute(
@@ -146,15 +205,25 @@ def _write_raw(path: Path) -> None:
                     " unique_property) values ('actual', ?, ?, ?, ?, ?)",
                     [version, metric, metric.replace("_", " "), aggregation, unique_property],
                 )
-        for row, (customer_id, anchor, timezone) in enumerate(_ROWS["customers"], start=1):
+        for row, (customer_id, anchor, timezone, *options) in enumerate(_ROWS["customers"], start=1):
             con.execute(
                 "insert into raw.customers values (?, ?, ?, 'EUR', ?, 'charge_automatically', null, ?, null, null,"
-                " 'customers.csv', ?)",
-                [customer_id, customer_id, f"{customer_id}@example.com", anchor, timezone, row],
+                " 'customers.csv', ?, ?, ?)",
+                [
+                    customer_id,
+                    customer_id,
+                    f"{customer_id}@example.com",
+                    anchor,
+                    timezone,
+                    row,
+                    *options,
+                ],
             )
         for row, subscription in enumerate(_ROWS["subscriptions"], start=1):
             con.execute(
-                "insert into raw.subscriptions values (?, ?, ?, ?, ?, 1, null, 'subscriptions.csv', ?)",
+                "insert into raw.subscriptions (subscription_id, customer_id, plan_id, started_at, ended_at,"
+                " trial_ends_at, proration_behavior, quantity, source_file, source_row)"
+                " values (?, ?, ?, ?, ?, ?, ?, 1, 'subscriptions.csv', ?)",
                 [*subscription, row],
             )
         for row, event in enumerate(_ROWS["usage_events"], start=1):

@@ -30,7 +30,7 @@ create or replace table intermediate.int_usage_aggregated_to_billing_windows (
 );
 create or replace table intermediate.int_usage_events_windowed (
     customer_id varchar, window_start timestamp, subscription_id varchar, plan_id varchar, metric varchar,
-    quantity decimal(38, 12), billing_status varchar
+    quantity decimal(38, 12), billing_status varchar, event_id varchar, occurred_at timestamp
 );
 create or replace table intermediate.int_billing_windows_versioned (
     scenario varchar, customer_id varchar, window_start timestamp, pricing_version varchar, currency varchar
@@ -40,7 +40,7 @@ create or replace table staging.stg_pricing_charges (
     charge_model varchar, included_units decimal(38, 12), unit_amount decimal(38, 12),
     package_size decimal(38, 12), package_amount decimal(38, 12), package_rounding varchar,
     rate decimal(38, 12), fixed_fee_per_event decimal(38, 12), per_event_min_amount decimal(38, 12),
-    per_event_max_amount decimal(38, 12)
+    per_event_max_amount decimal(38, 12), free_units_per_events integer, free_units_per_total_aggregation decimal(38, 12)
 );
 create or replace table staging.stg_pricing_charge_tiers (
     scenario varchar, pricing_version varchar, plan_id varchar, currency varchar, metric varchar,
@@ -132,13 +132,25 @@ class PricingSql:
             "insert into intermediate.int_usage_aggregated_to_billing_windows values (?, ?, ?, 'm', 'billable', ?)",
             [customer, WINDOW[0], f"s{index}", case.window_quantity],
         )
-        for quantity in case.event_quantities:
+        # events in the given order (Lago's free units count the first ones): one second apart
+        for number, quantity in enumerate(case.event_quantities):
             con.execute(
-                "insert into intermediate.int_usage_events_windowed values (?, ?, ?, ?, 'm', ?, 'billable')",
-                [customer, WINDOW[0], f"s{index}", plan, quantity],
+                "insert into intermediate.int_usage_events_windowed"
+                " values (?, ?, ?, ?, 'm', ?, 'billable', ?, ?::timestamp + to_seconds(?))",
+                [
+                    customer,
+                    WINDOW[0],
+                    f"s{index}",
+                    plan,
+                    quantity,
+                    f"{customer}_e{number:06d}",
+                    WINDOW[0],
+                    number,
+                ],
             )
         con.execute(
-            "insert into staging.stg_pricing_charges values ('actual', 'v1', ?, ?, 'm', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into staging.stg_pricing_charges"
+            " values ('actual', 'v1', ?, ?, 'm', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 plan,
                 case.currency,
@@ -152,6 +164,8 @@ class PricingSql:
                 charge.fixed_fee_per_event,
                 charge.per_event_min,
                 charge.per_event_max,
+                charge.free_units_per_events,
+                charge.free_units_per_total_aggregation,
             ],
         )
         lower = Decimal(0)

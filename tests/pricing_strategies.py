@@ -131,6 +131,9 @@ def charges(draw, model: str | None = None) -> Charge:
             fixed_fee_per_event=draw(optional),
             per_event_min=draw(optional),
             per_event_max=draw(optional),
+            # Lago's free units: the first events, and the first amount of the window's total
+            free_units_per_events=draw(st.one_of(st.none(), st.integers(0, 4))),
+            free_units_per_total_aggregation=draw(st.one_of(st.none(), decimals(500, 2))),
         )
     return Charge(model, included, tiers=draw(tier_tables(model)))
 

@@ -256,11 +256,15 @@ CASES = [
         subscriptions=[("monthly", "2024-01-01 00:00:00", "2024-03-15 00:00:00")],
     ),
     Case(
-        "first_subscription_sets_the_cadence",
+        # the yearly window closes early at the change to a monthly plan, which starts a new cycle
+        "a_cadence_change_starts_a_new_cycle",
         "2024-01-10",
         "yearly",
         [
-            W("2024-01-10", "2025-01-10", False),
+            W("2024-01-10", "2024-03-01", True, partial=True),
+            W("2024-03-01", "2024-04-01", True),
+            W("2024-04-01", "2024-05-01", True),
+            W("2024-05-01", "2024-06-01", False),
         ],
         subscriptions=[
             ("monthly", "2024-03-01 00:00:00", None),

@@ -6,7 +6,7 @@ import csv
 import json
 import math
 from collections import Counter, defaultdict
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_billing.generator import MALFORMED_KINDS, generate_landing
-from dagster_billing.generator.subscriptions import ANNIVERSARY_MONTHLY_PLANS
+from dagster_billing.generator.subscriptions import ANNIVERSARY_MONTHLY_PLANS, CADENCE_CHANGE_PLAN, STUB_DAYS
 from dagster_billing.pricing import load_pricing_configs
 from dagster_billing.settings import REPO_ROOT
 
@@ -218,14 +218,19 @@ def test_subscriptions_start_at_the_anchor_and_never_overlap(landing):
     customers = {c["customer_id"]: c for c in _csv_dicts(landing.landing_dir, "customers.csv")}
     history = _history(landing)
     assert landing.plan_changes > 0 and landing.cancellations > 0
+    assert landing.cadence_changes > 0 and landing.prorated_stubs > 0 and landing.trials_as_own_period > 0
     for customer_id, rows in history.items():
         customer = customers[customer_id]
         zone = ZoneInfo(customer["timezone"]) if customer["timezone"] else timezone.utc
         anchor = datetime.combine(date.fromisoformat(customer["billing_anchor"]), time(), zone)
-        assert _utc(rows[0]["started_at"]) == anchor
+        # at the anchor, or STUB_DAYS before it with a prorated stub up to it
+        stub = customer["before_anchor"] == "prorated_stub"
+        assert _utc(rows[0]["started_at"]) == (anchor - timedelta(days=STUB_DAYS) if stub else anchor)
         for earlier, later in zip(rows, rows[1:], strict=False):
             assert earlier["ended_at"] == later["started_at"]  # a plan change: the same instant
-            assert {earlier["plan_id"], later["plan_id"]} <= set(ANNIVERSARY_MONTHLY_PLANS)
+            # within the monthly plans, or to the yearly plan (a cadence change)
+            assert earlier["plan_id"] in ANNIVERSARY_MONTHLY_PLANS
+            assert later["plan_id"] in (*ANNIVERSARY_MONTHLY_PLANS, CADENCE_CHANGE_PLAN)
         assert all(row["ended_at"] for row in rows[:-1])
 
 

@@ -118,11 +118,15 @@ def test_billable_events_fall_inside_their_window_and_subscription(pipeline_scen
 
 
 def test_month_end_anchors_clamp_without_drift(pipeline_scenario):
-    # Every monthly anniversary window of a customer anchored on the 31st starts on the 31st or its month's last day.
+    # Every monthly anniversary window of a customer anchored on the 31st starts on the 31st or its month's last day
+    # (in the cycle that starts at the anchor: a stub, a trial's end or a cadence change starts its own grid).
     rows = pipeline_scenario.query(
         """select w.window_start_date from intermediate.int_billing_windows as w
         join staging.stg_customers as c using (customer_id)
-        where day(c.billing_anchor) = 31 and w.interval_unit = 'month' and w.billing_time = 'anniversary'"""
+        join intermediate.int_billing_cycles_anchored as k
+            on w.customer_id = k.customer_id and w.cycle_index = k.cycle_index
+        where day(c.billing_anchor) = 31 and w.interval_unit = 'month' and w.billing_time = 'anniversary'
+            and k.cycle_kind = 'anchor'"""
     )
     assert rows, "the generator makes customers anchored on the 31st"
     assert all(d.day == 31 or (d + __import__("datetime").timedelta(days=1)).day == 1 for (d,) in rows)

@@ -347,10 +347,11 @@ FILE_ERRORS = {
         _set(("plans", 0, "billing_time"), "fixed"),
         "plan 'starter' (USD): field 'billing_time': 'fixed' is not one of anniversary, calendar",
     ),
-    "calendar billing with interval_count 3": (
-        lambda c: c["plans"][0].update(interval_count=3, billing_time="calendar"),
-        "plan 'starter' (USD): field 'billing_time': "
-        "calendar billing needs interval_count 1, but interval_count is 3",
+    "calendar billing every 5 months": (
+        lambda c: c["plans"][0].update(interval_count=5, billing_time="calendar"),
+        "plan 'starter' (USD): field 'billing_time': calendar billing needs interval_count 1, or a number of "
+        "months that divides a year (2, 3, 4, 6 or 12: calendar quarters are interval month, interval_count 3), "
+        "but it is every 5 months",
     ),
     "aggregation not allowed": (
         _set(("metrics", 0, "aggregation"), "avg"),
@@ -792,17 +793,17 @@ def test_versions_and_plans_rows(base_tables):
 def test_charges_rows_keep_exact_decimals_and_null_unused_fields(base_tables):
     assert table_rows(base_tables, "select * from raw.pricing_charges order by plan_id, metric") == [
         (*ACTUAL_2025, "annual_enterprise", "EUR", "active_users", "package", D("0"), None, D("10"), D("7.50"),
-         "down", None, None, None, None, FILE),
+         "down", None, None, None, None, None, None, FILE),
         (*ACTUAL_2025, "annual_enterprise", "EUR", "api_calls", "volume", D("10"), None, None, None, None, None,
-         None, None, None, FILE),
-        (*ACTUAL_2025, "growth", "USD", "api_calls", "graduated", D("0"), None, None, None, None, None, None,
-         None, None, FILE),
-        (*ACTUAL_2025, "payments", "GBP", "payment_volume", "percentage", D("0"), None, None, None, None,
-         D("2.9"), D("0.30"), D("0.50"), D("20"), FILE),
-        (*ACTUAL_2025, "payments", "GBP", "payout_volume", "graduated_percentage", D("0"), None, None, None,
          None, None, None, None, None, FILE),
+        (*ACTUAL_2025, "growth", "USD", "api_calls", "graduated", D("0"), None, None, None, None, None, None,
+         None, None, None, None, FILE),
+        (*ACTUAL_2025, "payments", "GBP", "payment_volume", "percentage", D("0"), None, None, None, None,
+         D("2.9"), D("0.30"), D("0.50"), D("20"), None, None, FILE),
+        (*ACTUAL_2025, "payments", "GBP", "payout_volume", "graduated_percentage", D("0"), None, None, None,
+         None, None, None, None, None, None, None, FILE),
         (*ACTUAL_2025, "starter", "USD", "api_calls", "per_unit", D("1000"), D("0.002"), None, None, None, None,
-         None, None, None, FILE),
+         None, None, None, None, None, FILE),
     ]  # fmt: skip
     # decimal(38, 12) holds a 12-place unit price exactly
     assert table_rows(
@@ -844,7 +845,7 @@ def test_table_columns_are_the_contract(base_tables):
         "pricing_charges": ["scenario", "pricing_version", "plan_id", "currency", "metric", "charge_model",
                             "included_units", "unit_amount", "package_size", "package_amount", "package_rounding",
                             "rate", "fixed_fee_per_event", "per_event_min_amount", "per_event_max_amount",
-                            "source_file"],
+                            "free_units_per_events", "free_units_per_total_aggregation", "source_file"],
         "pricing_charge_tiers": ["scenario", "pricing_version", "plan_id", "currency", "metric", "tier_number",
                                  "lower_bound", "up_to", "unit_amount", "rate", "flat_amount"],
     }  # fmt: skip

@@ -25,6 +25,7 @@ from dagster_billing.pricing.reference import (
     apply_included_units,
     minimum_spend_true_up,
     packages_in,
+    percentage_free_units,
     price_charge,
     price_graduated,
     price_graduated_percentage,
@@ -412,6 +413,20 @@ def test_prorate_by_day_lago_upgrade_day_belongs_to_the_new_plan() -> None:
     assert [usd_cents(prorate_amount(D(100), old)), usd_cents(prorate_amount(D(200), new))] == [4516, 10968]
 
 
+def test_prorate_by_day_lago_counts_the_termination_day() -> None:
+    """Lago counts days inclusively and one day less only for an upgrade (lago-api
+    `Subscription#date_diff_with_timezone`), so the day a subscription is terminated is used. A quarterly plan at
+    91.00 over Q1 2024 (91 days): terminated on Mar 31 -> 91/91, nothing credited; terminated on Feb 15 -> 46/91
+    used, 45/91 = 45.00 credited (a plan change on Feb 15 would leave 45 days used)."""
+    q1, q2 = utc(2024, 1, 1), utc(2024, 4, 1)
+    last_day = prorate_fraction(q1, utc(2024, 3, 31, 10), q1, q2, "day", ends_in_termination=True)
+    mid = prorate_fraction(q1, utc(2024, 2, 15, 14), q1, q2, "day", ends_in_termination=True)
+    changed = prorate_fraction(q1, utc(2024, 2, 15, 14), q1, q2, "day")
+    assert (last_day, mid, changed) == (Fraction(91, 91), Fraction(46, 91), Fraction(45, 91))
+    assert usd_cents(prorate_amount(D(91), 1 - mid)) == 4500
+    assert prorate_fraction(q1, q2, q1, q2, "day", ends_in_termination=True) == 1
+
+
 def test_prorate_leap_february() -> None:
     """February 2024 has 29 days: ten days from Feb 20 are 10/29 by day and by second."""
     args = (utc(2024, 2, 20), utc(2024, 3, 1), utc(2024, 2, 1), utc(2024, 3, 1))
@@ -463,3 +478,51 @@ def test_every_drawn_case_prices_exactly_within_the_warehouse_types(case) -> Non
         exponent = line.amount.as_tuple().exponent
         assert -exponent <= 26 and abs(line.amount) < 10**12
         round_to_minor(line.amount, case.digits, case.mode, rounding_increment(case.currency))
+
+
+# --- Lago's percentage options with zero, few and many events (2 %, events in occurred_at order) -----------------
+
+PERCENTAGE_OPTIONS = {
+    # name: (keyword arguments, {events: cents})
+    "free_units_per_events": (
+        {"fixed_fee_per_event": D("0.30"), "free_events": 2},
+        {(): 0, (10, 20): 0, (10, 20, 30, 40, 50): 330},
+    ),
+    "free_units_per_total_aggregation": (
+        {"fixed_fee_per_event": D("0.30"), "free_amount": D(25)},
+        {(): 0, (10,): 0, (10, 20, 30, 40): 240},
+    ),
+    "both_free_units": (
+        {"fixed_fee_per_event": D("0.30"), "free_events": 1, "free_amount": D(25)},
+        {(): 0, (10,): 0, (10, 20, 30, 40): 270},
+    ),
+    "fixed_fee_per_transaction": (
+        {"fixed_fee_per_event": D("0.30")},
+        {(): 0, (10,): 50, (10, 20, 30): 210},
+    ),
+    "per_transaction_minimum": (
+        {"per_event_min": D("0.50")},
+        {(): 0, (10,): 50, (10, 50, 100): 350},
+    ),
+    "per_transaction_maximum": (
+        {"per_event_max": D("1.00")},
+        {(): 0, (10,): 20, (10, 50, 100): 220},
+    ),
+}
+
+
+@pytest.mark.parametrize("option", list(PERCENTAGE_OPTIONS))
+def test_percentage_options_with_zero_few_and_many_events(option: str) -> None:
+    kwargs, cases = PERCENTAGE_OPTIONS[option]
+    for events, cents in cases.items():
+        amount = price_percentage([D(q) for q in events], D(2), **kwargs)
+        assert usd_cents(amount) == cents, (option, events)
+
+
+def test_free_units_rate_only_the_part_above_the_free_amount() -> None:
+    """25 free: the event that crosses it is rated on its part above (30 - 25 = 5 of 20), and pays the fixed fee."""
+    assert percentage_free_units([D(10), D(20), D(30)], free_amount=D(25)) == [
+        (D(0), True),
+        (D(5), False),
+        (D(30), False),
+    ]

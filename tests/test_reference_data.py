@@ -269,6 +269,57 @@ def test_a_plan_change_ending_where_the_next_starts_is_not_an_overlap(con, landi
     assert load_subscriptions(con, landing) == 2
 
 
+def test_proration_behavior_is_optional_and_checked(con, landing, customers_loaded):
+    header = SUBSCRIPTIONS_HEADER + ",trial_ends_at,proration_behavior"
+    rows = [row + ",," for row in GOOD_SUBSCRIPTIONS]
+    rows[1] += "always_invoice"
+    write(landing, "subscriptions.csv", header, *rows)
+    assert load_subscriptions(con, landing) == 3
+    assert con.execute(
+        "select subscription_id, proration_behavior from raw.subscriptions order by 1"
+    ).fetchall() == [
+        ("sub_1", None),
+        ("sub_2", "always_invoice"),
+        ("sub_3", None),
+    ]
+    rows[2] += "prorate"
+    write(landing, "subscriptions.csv", header, *rows)
+    assert problems_of(load_subscriptions, con, landing) == [
+        "subscriptions.csv row 3: field 'proration_behavior': 'prorate' is not one of create_prorations, none, "
+        "always_invoice (empty: create_prorations)"
+    ]
+
+
+def test_customer_billing_options_are_optional_and_checked(con, landing):
+    header = CUSTOMERS_HEADER + ",stripe_customer_id,pricing_version,before_anchor"
+    rows = [GOOD_CUSTOMERS[0] + ",,,prorated_stub", GOOD_CUSTOMERS[1] + ",,,"]
+    write(landing, "customers.csv", header, *rows)
+    assert load_customers(con, landing) == 2
+    assert con.execute("select customer_id, before_anchor from raw.customers order by 1").fetchall() == [
+        ("cus_a", "prorated_stub"),
+        ("cus_b", None),
+    ]
+    write(landing, "customers.csv", header, GOOD_CUSTOMERS[0] + ",,,stub")
+    assert problems_of(load_customers, con, landing) == [
+        "customers.csv row 1: field 'before_anchor': 'stub' is not one of unbilled, prorated_stub (empty: unbilled)"
+    ]
+
+
+def test_trial_period_is_optional_and_checked(con, landing):
+    header = CUSTOMERS_HEADER + ",stripe_customer_id,pricing_version,before_anchor,trial_period"
+    write(landing, "customers.csv", header, GOOD_CUSTOMERS[0] + ",,,,own_period", GOOD_CUSTOMERS[1] + ",,,,")
+    assert load_customers(con, landing) == 2
+    assert con.execute("select customer_id, trial_period from raw.customers order by 1").fetchall() == [
+        ("cus_a", "own_period"),
+        ("cus_b", None),
+    ]
+    write(landing, "customers.csv", header, GOOD_CUSTOMERS[0] + ",,,,separate")
+    assert problems_of(load_customers, con, landing) == [
+        "customers.csv row 1: field 'trial_period': 'separate' is not one of inside_window, own_period "
+        "(empty: inside_window)"
+    ]
+
+
 def test_failed_subscription_load_keeps_the_previous_snapshot(con, landing, customers_loaded):
     write(landing, "subscriptions.csv", SUBSCRIPTIONS_HEADER, *GOOD_SUBSCRIPTIONS)
     load_subscriptions(con, landing)

@@ -45,6 +45,8 @@ class Customer:
     days_until_due: int | None
     timezone: str  # "" means UTC
     pricing_version: str = ""  # "" means the version in force by effective date
+    before_anchor: str = ""  # "" means unbilled; prorated_stub bills a stub up to a later anchor (Stripe)
+    trial_period: str = ""  # "" means inside_window; own_period makes a trial its own period (Stripe)
 
     def csv_row(self) -> tuple[str, ...]:
         due = "" if self.days_until_due is None else str(self.days_until_due)
@@ -59,6 +61,8 @@ class Customer:
             self.timezone,
             "",
             self.pricing_version,
+            self.before_anchor,
+            self.trial_period,
         )
 
 

@@ -17,7 +17,13 @@ from dagster_billing.generator.customers import Customer, build_customers, write
 from dagster_billing.generator.event_sql import events_sql
 from dagster_billing.generator.file_plan import FILE_EXTENSIONS, PlannedUsageFile, plan_usage_files
 from dagster_billing.generator.malformed_rows import UNREADABLE_PARQUET_BYTES, append_malformed_rows
-from dagster_billing.generator.subscriptions import Subscription, build_subscriptions, write_subscriptions_csv
+from dagster_billing.generator.subscriptions import (
+    CADENCE_CHANGE_PLAN,
+    Subscription,
+    build_subscriptions,
+    with_calendar_options,
+    write_subscriptions_csv,
+)
 from dagster_billing.generator.summary import GeneratedLanding, MalformedRow, WrittenUsageFile
 from dagster_billing.generator.usage_files import write_usage_file
 
@@ -120,6 +126,7 @@ def generate_landing(
     rng = random.Random(seed)
     customer_rows = build_customers(rng, customers, start, end)
     subscriptions = build_subscriptions(rng, customer_rows, start, end)
+    customer_rows = with_calendar_options(customer_rows, subscriptions)
     write_customers_csv(landing_dir / "customers.csv", customer_rows)
     write_subscriptions_csv(landing_dir / "subscriptions.csv", subscriptions)
     if tax:
@@ -183,12 +190,23 @@ def _summary(landing_dir, customer_rows, subscriptions, plan, malformed_rows, un
             )
         )
     ended_last = {s.customer_id: s.ended_at is not None for s in subscriptions}  # last row per customer wins
+    plans_before: dict[str, str] = {}
+    cadence_changes = 0
+    for subscription in subscriptions:
+        previous = plans_before.get(subscription.customer_id)
+        cadence_changes += previous is not None and (previous == CADENCE_CHANGE_PLAN) != (
+            subscription.plan_id == CADENCE_CHANGE_PLAN
+        )
+        plans_before[subscription.customer_id] = subscription.plan_id
     return GeneratedLanding(
         landing_dir=landing_dir,
         customers=len(customer_rows),
         subscriptions=len(subscriptions),
         plan_changes=len(subscriptions) - len(customer_rows),
         cancellations=sum(ended_last.values()),
+        cadence_changes=cadence_changes,
+        prorated_stubs=sum(c.before_anchor == "prorated_stub" for c in customer_rows),
+        trials_as_own_period=sum(c.trial_period == "own_period" for c in customer_rows),
         usage_files=tuple(files),
         unique_events=sum(f.unique_events for f in files),
         retried_duplicates=sum(f.retried_duplicates for f in files),

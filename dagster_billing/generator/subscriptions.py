@@ -1,11 +1,14 @@
 """Subscription history per customer: the first subscription starts at the billing anchor (local midnight),
-some customers change plan once mid-window (one row ends the instant the next starts) and some cancel."""
+some customers change plan once mid-window (one row ends the instant the next starts) and some cancel. By position
+(no random draw, so the rest of the data stays the same): some plan changes go to the yearly plan (a cadence change,
+a new billing cycle), some customers start 10 days before their anchor and are billed a prorated stub, and half the
+customers with a trial have it as its own period (Stripe)."""
 
 from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +16,12 @@ from zoneinfo import ZoneInfo
 from dagster_billing.generator.customers import Customer
 from dagster_billing.ingestion.reference_data import SUBSCRIPTION_CSV_COLUMNS
 
-# Plans a customer may move between: a change never crosses billing intervals or window alignment.
+# Plans a customer may move between within one cadence.
 ANNIVERSARY_MONTHLY_PLANS = ("starter", "growth", "scale")
+# Every CADENCE_CHANGE_EVERY-th customer with a plan change moves to the yearly plan instead: a new billing cycle.
+CADENCE_CHANGE_EVERY, CADENCE_CHANGE_PLAN = 3, "annual_enterprise"
+# Every STUB_EVERY-th customer subscribes STUB_DAYS before its anchor with `before_anchor: prorated_stub`.
+STUB_EVERY, STUB_DAYS = 11, 10
 PLAN_WEIGHTS = {
     "starter": 30,
     "growth": 25,
@@ -35,6 +42,7 @@ class Subscription:
     ended_at: datetime | None  # UTC, exclusive
     quantity: int
     trial_ends_at: datetime | None
+    proration_behavior: str | None = None  # empty in the file: create_prorations
 
     def csv_row(self) -> tuple[str, ...]:
         return (
@@ -45,6 +53,7 @@ class Subscription:
             rfc3339(self.ended_at),
             str(self.quantity),
             rfc3339(self.trial_ends_at),
+            self.proration_behavior or "",
         )
 
 
@@ -87,7 +96,35 @@ def _customer_history(
         earliest = changed_at + timedelta(days=1)
     if earliest < latest and (index % 9 == 4 or rng.random() < 0.05):
         rows[-1]["ended_at"] = _instant_between(rng, earliest, latest)
+    # after every random draw, so these change nothing else
+    if len(rows) > 1 and index % CADENCE_CHANGE_EVERY == 1:
+        rows[1]["plan_id"] = CADENCE_CHANGE_PLAN
+    if (
+        index % STUB_EVERY == STUB_EVERY - 5 and plan != "weekly_dev"
+    ):  # a stub reaches back one period at most
+        rows[0]["started_at"] = started_at - timedelta(days=STUB_DAYS)
     return rows
+
+
+def with_calendar_options(customers: list[Customer], subscriptions: list[Subscription]) -> list[Customer]:
+    """The customers.csv options the history needs: `prorated_stub` for those subscribed before their anchor, and
+    `own_period` trials for every second customer with a trial (by position)."""
+    first: dict[str, Subscription] = {}
+    for subscription in subscriptions:
+        first.setdefault(subscription.customer_id, subscription)
+    result = []
+    for index, customer in enumerate(customers):
+        subscription = first[customer.customer_id]
+        stub = subscription.started_at < anchor_instant(customer)
+        own_trial = subscription.trial_ends_at is not None and index % 2 == 0
+        result.append(
+            replace(
+                customer,
+                before_anchor="prorated_stub" if stub else "",
+                trial_period="own_period" if own_trial else "",
+            )
+        )
+    return result
 
 
 def build_subscriptions(

@@ -53,6 +53,11 @@ class GeneratedLanding:
     subscriptions: int
     plan_changes: int  # subscriptions that end at the same instant the customer's next one starts
     cancellations: int  # customers whose last subscription has an ended_at
+    cadence_changes: (
+        int  # plan changes between a monthly and the yearly plan (each starts a new billing cycle)
+    )
+    prorated_stubs: int  # customers subscribed before their anchor, billed a prorated stub (before_anchor)
+    trials_as_own_period: int  # customers whose trial is its own period (trial_period: own_period)
     usage_files: tuple[WrittenUsageFile, ...]  # in path order, which is the order ingestion reads them
     unique_events: int  # distinct valid events (the `events` argument); ingestion should accept exactly these
     retried_duplicates: int

@@ -25,6 +25,13 @@ CUSTOMER_REQUIRED_COLUMNS = (
     "collection_method",
 )
 SUBSCRIPTION_REQUIRED_COLUMNS = ("subscription_id", "customer_id", "plan_id", "started_at")
+# What is billed between a subscription's start and a later billing anchor: nothing (empty, the default) or a
+# prorated stub period up to the anchor (Stripe's default for a subscription created with a future anchor).
+BEFORE_ANCHOR_MODES = ("unbilled", "prorated_stub")
+# A trial inside the first window (empty, the default) or its own period, the paid cycle starting at its end (Stripe).
+TRIAL_PERIOD_MODES = ("inside_window", "own_period")
+# Stripe's `proration_behavior`, per change: the row that starts at a change says how that change is prorated.
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 # A pricing version name as written in the configs' `version` field.
 _VERSION_NAME = re.compile(r"\S+")
 
@@ -139,6 +146,26 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(_problem(file, number, "timezone", f"'{zone}' is not an IANA time zone name"))
+        before_anchor = row.get("before_anchor", "") or None
+        if before_anchor is not None and before_anchor not in BEFORE_ANCHOR_MODES:
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "before_anchor",
+                    f"'{before_anchor}' is not one of {', '.join(BEFORE_ANCHOR_MODES)} (empty: unbilled)",
+                )
+            )
+        trial_period = row.get("trial_period", "") or None
+        if trial_period is not None and trial_period not in TRIAL_PERIOD_MODES:
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "trial_period",
+                    f"'{trial_period}' is not one of {', '.join(TRIAL_PERIOD_MODES)} (empty: inside_window)",
+                )
+            )
         pinned_version = row.get("pricing_version") or None
         if pinned_version and not _VERSION_NAME.fullmatch(pinned_version):
             problems.append(
@@ -163,6 +190,8 @@ def validate_customers(rows: list[dict[str, str]], file: str = "customers.csv") 
                     zone,
                     row.get("stripe_customer_id") or None,
                     pinned_version,
+                    before_anchor,
+                    trial_period,
                     file,
                     number,
                 )
@@ -202,6 +231,16 @@ def validate_subscriptions(
         trial_ends = _timestamp_field(row, "trial_ends_at", file, number, problems)
         if started and ended and ended < started:
             problems.append(_problem(file, number, "ended_at", "is before started_at"))
+        proration_behavior = row.get("proration_behavior", "") or None
+        if proration_behavior is not None and proration_behavior not in PRORATION_BEHAVIORS:
+            problems.append(
+                _problem(
+                    file,
+                    number,
+                    "proration_behavior",
+                    f"'{proration_behavior}' is not one of {', '.join(PRORATION_BEHAVIORS)} (empty: create_prorations)",
+                )
+            )
         quantity_text = row.get("quantity", "") or "1"
         if not quantity_text.isdigit() or int(quantity_text) < 1:
             problems.append(
@@ -217,6 +256,7 @@ def validate_subscriptions(
                     ended,
                     int(quantity_text),
                     trial_ends,
+                    proration_behavior,
                     file,
                     number,
                 )
@@ -241,8 +281,8 @@ def _overlapping_subscriptions(records: list[tuple], file: str) -> list[str]:
         for current in subscriptions[1:]:
             if previous[4] is None or previous[4] > current[3]:
                 problems.append(
-                    f"{file} row {current[8]}: field 'started_at': subscription '{current[0]}' of customer "
-                    f"'{customer_id}' starts before subscription '{previous[0]}' (row {previous[8]}) ends"
+                    f"{file} row {current[-1]}: field 'started_at': subscription '{current[0]}' of customer "
+                    f"'{customer_id}' starts before subscription '{previous[0]}' (row {previous[-1]}) ends"
                 )
             if previous[4] is not None and (current[4] is None or current[4] > previous[4]):
                 previous = current
@@ -276,6 +316,8 @@ CUSTOMER_CSV_COLUMNS = (
     "timezone",
     "stripe_customer_id",
     "pricing_version",
+    "before_anchor",
+    "trial_period",
 )
 SUBSCRIPTION_CSV_COLUMNS = (
     "subscription_id",
@@ -285,6 +327,7 @@ SUBSCRIPTION_CSV_COLUMNS = (
     "ended_at",
     "quantity",
     "trial_ends_at",
+    "proration_behavior",
 )
 CUSTOMER_TABLE_COLUMNS = [*CUSTOMER_CSV_COLUMNS, "source_file", "source_row"]
 SUBSCRIPTION_TABLE_COLUMNS = [*SUBSCRIPTION_CSV_COLUMNS, "source_file", "source_row"]
@@ -298,8 +341,8 @@ def load_customers(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int:
         """create or replace table raw.customers (
             customer_id varchar primary key, name varchar, email varchar, currency varchar not null,
             billing_anchor date not null, collection_method varchar not null, days_until_due integer,
-            timezone varchar not null, stripe_customer_id varchar, pricing_version varchar, source_file varchar,
-            source_row integer)""",
+            timezone varchar not null, stripe_customer_id varchar, pricing_version varchar, before_anchor varchar,
+            trial_period varchar, source_file varchar, source_row integer)""",
         "raw.customers",
         CUSTOMER_TABLE_COLUMNS,
         records,
@@ -346,7 +389,7 @@ def load_subscriptions(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int
         """create or replace table raw.subscriptions (
             subscription_id varchar primary key, customer_id varchar not null, plan_id varchar not null,
             started_at timestamp not null, ended_at timestamp, quantity integer not null, trial_ends_at timestamp,
-            source_file varchar, source_row integer)""",
+            proration_behavior varchar, source_file varchar, source_row integer)""",
         "raw.subscriptions",
         SUBSCRIPTION_TABLE_COLUMNS,
         records,

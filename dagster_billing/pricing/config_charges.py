@@ -106,8 +106,8 @@ def _no_included_units(value: Decimal | None) -> Decimal | None:
     # Declared (instead of left to extra="forbid") so the message says why, not just "unknown field".
     if value is not None:
         raise ValueError(
-            "is not allowed on percentage charges: the fee is a share of each amount, so there are no free "
-            "units; remove the field"
+            "is not allowed on percentage charges: the fee is a share of each amount; for free units use "
+            "free_units_per_events or free_units_per_total_aggregation (Lago's), or remove the field"
         )
     return value
 
@@ -121,6 +121,9 @@ class PercentageCharge(ChargeBase):
     fixed_fee_per_event: Amount | None = None
     per_event_min: Amount | None = None
     per_event_max: Amount | None = None
+    # Lago's free units: the window's first N events, and the first amount of its total (see DECISIONLOG.md)
+    free_units_per_events: Annotated[int, Field(ge=0, strict=True)] | None = None
+    free_units_per_total_aggregation: Amount | None = None
 
     _included_units_refused = field_validator("included_units")(_no_included_units)
 

@@ -88,15 +88,21 @@ class Plan(ConfigModel):
 
     @field_validator("billing_time")
     @classmethod
-    def _calendar_only_every_single_interval(cls, value: str, info: ValidationInfo) -> str:
-        # As Lago: calendar billing cuts windows at month/year/week boundaries, which only lines up with a
-        # single interval; "every 3 months, calendar" has no unambiguous start.
+    def _calendar_only_on_calendar_periods(cls, value: str, info: ValidationInfo) -> str:
+        # As Lago: calendar billing cuts windows at calendar boundaries: weeks, months, years, and the months'
+        # groups that divide a year (Lago's quarterly and semiannual plans: every 3 or 6 months from January 1).
+        # "Every 5 months, calendar" or "every 2 weeks, calendar" has no unambiguous start.
         interval_count = info.data.get("interval_count")
-        if value == "calendar" and interval_count is not None and interval_count != 1:
-            raise ValueError(
-                f"calendar billing needs interval_count 1, but interval_count is {interval_count}"
-            )
-        return value
+        interval = info.data.get("interval")
+        if value != "calendar" or interval_count is None or interval_count == 1:
+            return value
+        if interval == "month" and 12 % interval_count == 0:
+            return value
+        raise ValueError(
+            "calendar billing needs interval_count 1, or a number of months that divides a year (2, 3, 4, 6 or "
+            f"12: calendar quarters are interval month, interval_count 3), but it is every {interval_count} "
+            f"{interval}s"
+        )
 
     @property
     def base_fee_timing(self) -> str:

@@ -82,6 +82,8 @@ def _charge_row(scenario: str, config: PricingConfig, plan: Plan, charge) -> tup
         charge.fixed_fee_per_event if is_percentage else None,
         charge.per_event_min if is_percentage else None,
         charge.per_event_max if is_percentage else None,
+        charge.free_units_per_events if is_percentage else None,
+        charge.free_units_per_total_aggregation if is_percentage else None,
         config.source_file,
     )
 

@@ -71,6 +71,8 @@ TABLE_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("fixed_fee_per_event", DECIMAL),
         ("per_event_min_amount", DECIMAL),
         ("per_event_max_amount", DECIMAL),
+        ("free_units_per_events", "integer"),
+        ("free_units_per_total_aggregation", DECIMAL),
         ("source_file", "varchar not null"),
     ],
     "pricing_charge_tiers": [

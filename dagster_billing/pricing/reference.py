@@ -223,16 +223,56 @@ def percentage_fee(
     fixed_fee_per_event: Decimal | None = None,
     per_event_min: Decimal | None = None,
     per_event_max: Decimal | None = None,
+    rated_quantity: Decimal | None = None,
+    fixed_fee_waived: bool = False,
 ) -> Decimal:
     """One event's fee: quantity * rate / 100 + fixed fee, then raised to the minimum and capped at the maximum
-    (the cap wins if a config sets min > max, as least(greatest(fee, min), max) does)."""
+    (the cap wins if a config sets min > max, as least(greatest(fee, min), max) does). With free units the rate
+    applies to `rated_quantity` (the part of the event above the free amount) and the fixed fee can be waived; an
+    event entirely free (nothing rated, no fixed fee) pays 0, unclamped."""
     with _exact():
-        fee = _check_quantity(event_quantity) * _dec(rate) / HUNDRED + _dec(fixed_fee_per_event or ZERO)
+        quantity = _check_quantity(event_quantity)
+        rated = quantity if rated_quantity is None else _dec(rated_quantity)
+        if rated == 0 and fixed_fee_waived and rated_quantity is not None:
+            return ZERO
+        fixed = ZERO if fixed_fee_waived else _dec(fixed_fee_per_event or ZERO)
+        fee = rated * _dec(rate) / HUNDRED + fixed
         if per_event_min is not None:
             fee = max(fee, _dec(per_event_min))
         if per_event_max is not None:
             fee = min(fee, _dec(per_event_max))
         return fee
+
+
+def percentage_free_units(
+    event_quantities: Sequence[Decimal], free_events: int | None = None, free_amount: Decimal | None = None
+) -> list[tuple[Decimal, bool]]:
+    """Lago's percentage free units, per event in occurred_at order: (the part of the event the rate applies to,
+    whether its fixed fee is waived). `free_units_per_events` N: the first N events are free of the rate and of the
+    fixed fee. `free_units_per_total_aggregation` A: the first A of the window's summed amount is free of the rate,
+    and an event whose running total stays below A pays no fixed fee. Both: the free amount is the smaller of A
+    and the first N events' total, and an event is free of the fixed fee when it is among the first N and its
+    running total is below A (lago-api Charges::ChargeModels::PercentageService#free_units_value and
+    #free_units_count)."""
+    with _exact():
+        quantities = [_check_quantity(q) for q in event_quantities]
+        running, total = [], ZERO
+        for quantity in quantities:
+            total += quantity
+            running.append(total)
+        n = free_events or 0
+        if not quantities or (n == 0 and free_amount is None):
+            return [(q, False) for q in quantities]
+        first_n_total = running[min(n, len(running)) - 1] if n else running[-1]
+        free_value = first_n_total if free_amount is None else min(_dec(free_amount), first_n_total)
+        result = []
+        for index, (quantity, running_total) in enumerate(zip(quantities, running, strict=True)):
+            before = running_total - quantity
+            rated = max(ZERO, running_total - max(before, free_value))
+            within_events = n == 0 or index < n
+            below_amount = free_amount is None or running_total < _dec(free_amount)
+            result.append((rated, within_events and below_amount))
+        return result
 
 
 def price_percentage(
@@ -241,13 +281,29 @@ def price_percentage(
     fixed_fee_per_event: Decimal | None = None,
     per_event_min: Decimal | None = None,
     per_event_max: Decimal | None = None,
+    free_events: int | None = None,
+    free_amount: Decimal | None = None,
 ) -> Decimal:
-    """Lago `percentage`: the exact sum of every billable event's clamped fee (no event, no fee)."""
+    """Lago `percentage`: the exact sum of every billable event's clamped fee (no event, no fee). Events come in
+    occurred_at order (ties by event_id) when free units are set (see percentage_free_units)."""
+    quantities = list(event_quantities)
     with _exact():
+        if not free_events and free_amount is None:
+            return sum(
+                (
+                    percentage_fee(quantity, rate, fixed_fee_per_event, per_event_min, per_event_max)
+                    for quantity in quantities
+                ),
+                ZERO,
+            )
         return sum(
             (
-                percentage_fee(quantity, rate, fixed_fee_per_event, per_event_min, per_event_max)
-                for quantity in event_quantities
+                percentage_fee(
+                    quantity, rate, fixed_fee_per_event, per_event_min, per_event_max, rated, waived
+                )
+                for quantity, (rated, waived) in zip(
+                    quantities, percentage_free_units(quantities, free_events, free_amount), strict=True
+                )
             ),
             ZERO,
         )
@@ -281,6 +337,8 @@ class Charge:
     fixed_fee_per_event: Decimal | None = None
     per_event_min: Decimal | None = None
     per_event_max: Decimal | None = None
+    free_units_per_events: int | None = None
+    free_units_per_total_aggregation: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +368,8 @@ def price_charge(
             charge.fixed_fee_per_event,
             charge.per_event_min,
             charge.per_event_max,
+            charge.free_units_per_events,
+            charge.free_units_per_total_aggregation,
         )
         return [ChargeLine(None, summed, amount)]
     if charge.model == "graduated_percentage":
@@ -344,6 +404,7 @@ def prorate_fraction(
     period_end: dt.datetime,
     unit: str,
     timezone: str = "UTC",
+    ends_in_termination: bool = False,
 ) -> Fraction:
     """The share of the period [period_start, period_end) that the segment [segment_start, segment_end) covers.
 
@@ -354,12 +415,16 @@ def prorate_fraction(
       in `timezone`: days = local date of the end - local date of the start. So the day a segment starts on
       counts fully for it, however late it starts (Lago: sign-up on August 10th -> 22 of 31 days, "including
       August 10th"), and the day it ends on belongs to the next segment (Lago: upgrade on January 15th -> 14
-      days on the old plan). DST does not change a day count.
+      days on the old plan). A segment that ends because its subscription was terminated (`ends_in_termination`,
+      inside the period) counts its last day as used: Lago counts days inclusively and one day less only for an
+      upgrade (lago-api `Subscription#date_diff_with_timezone`). DST does not change a day count.
     """
     if unit == "second":
         covered, total = _seconds(segment_start, segment_end), _seconds(period_start, period_end)
     elif unit == "day":
         covered = _local_days(segment_start, segment_end, timezone)
+        if ends_in_termination and segment_end < period_end:
+            covered += 1
         total = _local_days(period_start, period_end, timezone)
     else:
         raise ValueError(f"proration unit must be one of {', '.join(PRORATION_UNITS)}, got {unit!r}")

@@ -12,6 +12,21 @@
     end
 {%- endmacro %}
 
+{#- The calendar boundary at or before `date_expr` for calendar billing every `count_expr` `unit_expr`: the ISO week
+    (Monday), month or year start, and for months in groups that divide a year (quarters, half-years) the first
+    month of the group counted from January (Lago's calendar quarterly and semiannual periods). -#}
+{% macro calendar_period_start(date_expr, unit_expr, count_expr) -%}
+    case
+        when {{ unit_expr }} = 'month' and {{ count_expr }} > 1
+            then {{ add_billing_intervals(
+                "date_trunc('year', " ~ date_expr ~ ")::date",
+                "'month'",
+                '((month(' ~ date_expr ~ ') - 1) // ' ~ count_expr ~ ') * ' ~ count_expr
+            ) }}
+        else date_trunc({{ unit_expr }}, {{ date_expr }})::date
+    end
+{%- endmacro %}
+
 {#- Whole `unit_expr` units from `start_expr` to `end_expr` (dates), rounded down; used only for generous upper
     bounds on how many windows to generate. -#}
 {% macro billing_units_between(start_expr, end_expr, unit_expr) -%}

@@ -24,6 +24,8 @@ renamed as (
         fixed_fee_per_event::decimal(38, 12) as fixed_fee_per_event,
         per_event_min_amount::decimal(38, 12) as per_event_min_amount,
         per_event_max_amount::decimal(38, 12) as per_event_max_amount,
+        free_units_per_events::integer as free_units_per_events,
+        free_units_per_total_aggregation::decimal(38, 12) as free_units_per_total_aggregation,
         source_file,
 
     from source

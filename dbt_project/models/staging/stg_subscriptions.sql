@@ -16,6 +16,8 @@ renamed as (
         ended_at::timestamp as ended_at,
         coalesce(quantity, 1)::integer as quantity,
         trial_ends_at::timestamp as trial_ends_at,
+        -- Stripe's proration_behavior for the change at started_at; empty is Stripe's default
+        coalesce(proration_behavior, 'create_prorations') as proration_behavior,
         source_file,
         source_row,
 

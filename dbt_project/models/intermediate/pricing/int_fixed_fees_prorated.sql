@@ -3,12 +3,16 @@
 {#- Fixed-fee lines (exact amounts, not yet rounded) from the priced subscription segments. The fee is per seat
     (subscription quantity) and per full period; a segment pays the share of the period it covers, by the second
     (Stripe) or by whole local days (Lago), as its plan says. In advance (default): the subscription in force at
-    the window's start is billed the window's fee on the invoice at the window's start; a change inside the window
-    gives, on the invoice at its end, a credit for the unused part of what was billed in advance and a charge for
-    each new segment's part. In arrears: each segment pays its part on the invoice at the window's end. Trial
-    segments pay nothing. See DECISIONLOG.md (Proration). A fee times seats too large for one line (fits_in_a_line,
-    estimated in floating point before the exact product) is not prorated: its lines get amount 0 and a
-    `hold_reason`, and their invoices are held. -#}
+    the window's start is billed the window's fee on the invoice at the window's start (to its period's end); a
+    change inside the window gives, on the invoice at its end, a credit for the unused part of what was billed in
+    advance and a charge for each new segment's part. A window closed early by a cadence change credits the rest of
+    its period on the invoice at the change. In arrears: each segment pays its part on the invoice at the window's
+    end. A change's Stripe `proration_behavior` (on the subscription that starts at it) can turn its in-advance
+    credit and charge off (`none`) or invoice them at the change (`always_invoice`). Trial segments pay nothing. By
+    whole days, a terminated subscription's last day counts as used (Lago). See DECISIONLOG.md (Proration). A fee
+    times seats too large for one line (fits_in_a_line, estimated in floating point before the exact product) is
+    not prorated: its lines get amount 0 and a `hold_reason`, and their invoices
+    are held. -#}
 with
 
 segments as (
@@ -31,12 +35,20 @@ segments_dated as (
         end as period_start_local_date,
         case
             when proration_unit <> 'day' then null
+            when period_end = window_end then window_end_date
+            else {{ utc_to_local_date('period_end', 'timezone') }}
+        end as period_end_local_date,
+        case
+            when proration_unit <> 'day' then null
             when segment_start = window_start then window_start_date
             else {{ utc_to_local_date('segment_start', 'timezone') }}
         end as segment_start_local_date,
+        -- the day a subscription is terminated counts as used (Lago); a plan change's day is the new plan's
         case
             when proration_unit <> 'day' then null
             when segment_end = window_end then window_end_date
+            when coalesce(ends_in_termination, false)
+                then {{ utc_to_local_date('segment_end', 'timezone') }} + 1
             else {{ utc_to_local_date('segment_end', 'timezone') }}
         end as segment_end_local_date,
     from segments
@@ -47,7 +59,7 @@ segments_dated as (
 segments_measured as (
 
     select
-        * exclude (period_start_local_date, segment_start_local_date, segment_end_local_date),
+        * exclude (period_start_local_date, period_end_local_date, segment_start_local_date, segment_end_local_date),
         base_fee_amount::double * quantity as fee_estimate,
         -- a fee above the line limit is never multiplied out: exact_fraction would overflow on it
         case
@@ -55,21 +67,23 @@ segments_measured as (
                 then base_fee_amount * quantity
         end as fee_per_period,
         case proration_unit
-            when 'day' then date_diff('day', period_start_local_date, window_end_date)
-            else {{ seconds_between('period_start', 'window_end') }}
+            when 'day' then date_diff('day', period_start_local_date, period_end_local_date)
+            else {{ seconds_between('period_start', 'period_end') }}
         end as units_in_period,
         case proration_unit
             when 'day' then date_diff('day', segment_start_local_date, segment_end_local_date)
             else {{ seconds_between('segment_start', 'segment_end') }}
         end as units_covered,
+        -- billed in advance: from the window's start to its period's end (a window closed early by a cadence change
+        -- was billed for its whole period; the change credits the rest)
         case proration_unit
             when 'day'
-                then date_diff('day', window_start_date, window_end_date)
-            else {{ seconds_between('window_start', 'window_end') }}
+                then date_diff('day', window_start_date, period_end_local_date)
+            else {{ seconds_between('window_start', 'period_end') }}
         end as units_in_window,
         case proration_unit
-            when 'day' then date_diff('day', segment_end_local_date, window_end_date)
-            else {{ seconds_between('segment_end', 'window_end') }}
+            when 'day' then date_diff('day', segment_end_local_date, period_end_local_date)
+            else {{ seconds_between('segment_end', 'period_end') }}
         end as units_after_segment,
     from segments_dated
 
@@ -82,7 +96,7 @@ advance_fees as (
         'base_fee' as line_type,
         window_start as billing_at,
         window_start as line_period_start,
-        window_end as line_period_end,
+        period_end as line_period_end,
         {{ exact_fraction('fee_per_period', 'units_in_window', 'units_in_period') }} as amount,
     from segments_measured
     where base_fee_timing = 'in_advance' and covers_window_start
@@ -94,12 +108,20 @@ advance_credits as (
     select
         *,
         'proration_credit' as line_type,
-        window_end as billing_at,
+        -- always_invoice (Stripe): invoiced at the change, not with the next invoice
+        case when end_proration_behavior = 'always_invoice' then segment_end else window_end end as billing_at,
         segment_end as line_period_start,
-        window_end as line_period_end,
+        period_end as line_period_end,
         -{{ exact_fraction('fee_per_period', 'units_after_segment', 'units_in_period') }} as amount,
     from segments_measured
-    where base_fee_timing = 'in_advance' and covers_window_start and not covers_window_end
+    -- a segment that stops before its period ends: a change inside the window, or the window closed early by a
+    -- cadence change (the rest of the period was billed in advance)
+    where
+        base_fee_timing = 'in_advance'
+        and covers_window_start
+        and segment_end < period_end
+        -- proration_behavior none (Stripe): the change credits nothing
+        and coalesce(end_proration_behavior, 'create_prorations') <> 'none'
 
 ),
 
@@ -108,12 +130,16 @@ advance_charges as (
     select
         *,
         'proration_charge' as line_type,
-        window_end as billing_at,
+        case when start_proration_behavior = 'always_invoice' then segment_start else window_end end as billing_at,
         segment_start as line_period_start,
         segment_end as line_period_end,
         {{ exact_fraction('fee_per_period', 'units_covered', 'units_in_period') }} as amount,
     from segments_measured
-    where base_fee_timing = 'in_advance' and not covers_window_start
+    where
+        base_fee_timing = 'in_advance'
+        and not covers_window_start
+        -- proration_behavior none (Stripe): the new subscription's part of the window is not charged
+        and coalesce(start_proration_behavior, 'create_prorations') <> 'none'
 
 ),
 
@@ -172,7 +198,11 @@ final as (
         line_period_end as period_end,
         -- local dates from the window where the line's bounds are the window's (time-zone conversions are the
         -- costly part of this model), converted only for a boundary inside the window
-        case when billing_at = window_start then window_start_date else window_end_date end as billing_date,
+        case
+            when billing_at = window_start then window_start_date
+            when billing_at = window_end then window_end_date
+            else {{ utc_to_local_date('billing_at', 'timezone') }}
+        end as billing_date,
         case
             when line_period_start = window_start then window_start_date
             else {{ utc_to_local_date('line_period_start', 'timezone') }}

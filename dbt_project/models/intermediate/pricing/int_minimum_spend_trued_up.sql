@@ -40,8 +40,13 @@ subscription_windows as (
         any_value(
             case proration_unit
                 when 'day'
-                    then date_diff('day', {{ utc_to_local_date('period_start', 'timezone') }}, window_end_date)
-                else {{ seconds_between('period_start', 'window_end') }}
+                    then date_diff(
+                            'day',
+                            {{ utc_to_local_date('period_start', 'timezone') }},
+                            {{ utc_to_local_date('period_end', 'timezone') }}
+                        )
+                -- the full period, also for a window closed early by a cadence change
+                else {{ seconds_between('period_start', 'period_end') }}
             end
         ) as units_in_period,
         sum(
@@ -52,6 +57,8 @@ subscription_windows as (
                             {{ utc_to_local_date('segment_start', 'timezone') }},
                             {{ utc_to_local_date('segment_end', 'timezone') }}
                         )
+                        -- the day a subscription is terminated counts as used (Lago)
+                        + case when coalesce(ends_in_termination, false) then 1 else 0 end
                 else {{ seconds_between('segment_start', 'segment_end') }}
             end
         ) as units_covered,

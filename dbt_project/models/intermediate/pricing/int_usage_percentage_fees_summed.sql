@@ -1,7 +1,11 @@
 {{ config(materialized='table') }}
 
 {#- Percentage charges (Lago) are priced per event: rate x the event's amount plus the fixed fee per event,
-    clamped to the per-event minimum and maximum; the window's charge is the exact sum. Only events of metrics with
+    clamped to the per-event minimum and maximum; the window's charge is the exact sum. Lago's free units, in
+    occurred_at order (ties by event_id): the first `free_units_per_events` events, and the first
+    `free_units_per_total_aggregation` of the window's total, are free of the rate (the free amount is the smaller
+    of the two when both are set); an event among the free events whose running total is below the free amount pays
+    no fixed fee; an event entirely free pays nothing, unclamped (DECISIONLOG.md). Only events of metrics with
     a percentage charge are read (an empty charge list reads none).
     Each event's fee is first estimated in floating point and summed per window (`fee_estimate`); the exact fees are
     computed only in windows whose estimate fits a line in the loosest currency (fits_in_a_line with 0 digits), so
@@ -58,6 +62,12 @@ events_charged as (
         events_windowed.subscription_id,
         events_windowed.metric,
         events_windowed.quantity,
+        events_windowed.occurred_at,
+        events_windowed.event_id,
+        percentage_charges.free_units_per_events,
+        percentage_charges.free_units_per_total_aggregation,
+        coalesce(percentage_charges.free_units_per_events, 0) > 0
+        or percentage_charges.free_units_per_total_aggregation is not null as has_free_units,
         percentage_charges.rate,
         percentage_charges.fixed_fee_per_event,
         {{ fee_estimate }} as fee_estimate,
@@ -83,17 +93,89 @@ events_charged as (
 
 ),
 
+-- only windows of charges with free units are put in order (the running totals sort their events)
+events_in_order as (
+
+    select
+        *,
+        row_number() over (
+            partition by scenario, customer_id, window_start, subscription_id, metric
+            order by occurred_at, event_id
+        ) as event_rank,
+        sum(quantity) over (
+            partition by scenario, customer_id, window_start, subscription_id, metric
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as running_quantity,
+    from events_charged
+    where has_free_units
+
+),
+
+events_with_free_value as (
+
+    select
+        *,
+        -- the total of the first free_units_per_events events (of all events when it is not set)
+        max(
+            case
+                when coalesce(free_units_per_events, 0) = 0 or event_rank <= free_units_per_events
+                    then running_quantity
+            end
+        ) over (partition by scenario, customer_id, window_start, subscription_id, metric) as free_events_total,
+    from events_in_order
+
+),
+
+events_freed as (
+
+    select
+        * exclude (event_rank, running_quantity, free_events_total),
+        -- the part of the event above the free amount
+        greatest(
+            running_quantity - greatest(running_quantity - quantity, free_value),
+            0
+        ) as rated_quantity,
+        (coalesce(free_units_per_events, 0) = 0 or event_rank <= free_units_per_events)
+        and (free_units_per_total_aggregation is null or running_quantity < free_units_per_total_aggregation)
+            as is_fixed_fee_waived,
+    from (
+        select
+            *,
+            least(coalesce(free_units_per_total_aggregation, free_events_total), free_events_total) as free_value,
+        from events_with_free_value
+    ) as events_valued
+
+),
+
+events_rated as (
+
+    select
+        *,
+        quantity as rated_quantity,
+        false as is_fixed_fee_waived,
+    from events_charged
+    where not has_free_units
+    union all by name
+    select * exclude (free_value) from events_freed
+
+),
+
 events_priced as (
 
     select
         *,
+        has_free_units and rated_quantity = 0 and is_fixed_fee_waived as is_free,
         case
             when {{ fits_in_a_line('window_fee_estimate', '0') }}
                 -- every term in the amount type: DuckDB resolves greatest(DECIMAL(38, 26), DECIMAL(38, 12)) to scale 12
-                then {{ as_amount('quantity * (rate * 0.01)::decimal(38, 14)') }}
-                    + {{ as_amount('coalesce(fixed_fee_per_event, 0)') }}
+                then {{ as_amount('rated_quantity * (rate * 0.01)::decimal(38, 14)') }}
+                    + case
+                        when is_fixed_fee_waived then {{ as_amount('0') }}
+                        else {{ as_amount('coalesce(fixed_fee_per_event, 0)') }}
+                    end
         end as unclamped_fee,
-    from events_charged
+    from events_rated
 
 ),
 
@@ -111,7 +193,8 @@ final as (
         -- greatest() and least() skip nulls (on DuckDB and Postgres), so an absent minimum or maximum is no bound;
         -- null in a window too large to price (unclamped_fee is null on every one of its events)
         {{ as_amount(
-            'sum(least(greatest(unclamped_fee, per_event_min_amount), per_event_max_amount))'
+            'sum(case when is_free then ' ~ as_amount('0')
+            ~ ' else least(greatest(unclamped_fee, per_event_min_amount), per_event_max_amount) end)'
             ~ ' filter (where unclamped_fee is not null)'
         ) }} as fee_amount,
     from events_priced

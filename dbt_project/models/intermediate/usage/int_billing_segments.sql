@@ -7,14 +7,30 @@
     which cost more than it saved.) -#}
 with
 
-customers as (
+-- billing starts at the anchor, or earlier at the start of a prorated stub (int_billing_cycles_anchored)
+billing_starts as (
 
     select
         customer_id,
-        billing_anchor,
-        timezone,
-        {{ local_midnight_to_utc('billing_anchor', 'timezone') }} as billing_anchor_at,
-    from {{ ref('stg_customers') }}
+        min(cycle_start) as billing_start_at,
+    from {{ ref('int_billing_cycles_anchored') }}
+    group by customer_id
+
+),
+
+customers as (
+
+    select
+        stg_customers.customer_id,
+        stg_customers.billing_anchor,
+        stg_customers.timezone,
+        coalesce(
+            billing_starts.billing_start_at,
+            {{ local_midnight_to_utc('stg_customers.billing_anchor', 'stg_customers.timezone') }}
+        ) as billing_anchor_at,
+    from {{ ref('stg_customers') }} as stg_customers
+    left join billing_starts
+        on stg_customers.customer_id = billing_starts.customer_id
 
 ),
 

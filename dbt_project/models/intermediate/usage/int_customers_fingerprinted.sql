@@ -1,7 +1,8 @@
 {{ config(materialized='table') }}
 
 {#- One fingerprint per customer of everything that decides where its usage events are placed: the customer's
-    anchor and time zone, its billing cadence, its subscriptions' ids, plans and spans, and the metrics'
+    anchor and time zone, its billing cycles (each cycle's start and cadence, int_billing_cycles_anchored: a
+    cadence change moves every later window), its subscriptions' ids, plans and spans, and the metrics'
     aggregation rules (for every customer at once). The incremental usage models store the fingerprint they
     folded events with; a customer whose fingerprint changed (a backdated cancellation, a moved anchor, a new
     subscription, a changed metric rule) has all its events placed and aggregated again, everyone else only
@@ -15,9 +16,22 @@ customers as (
 
 ),
 
-cadences as (
+cycles as (
 
-    select * from {{ ref('int_customers_cadenced') }}
+    select
+        customer_id,
+        string_agg(
+            concat_ws(
+                '|',
+                cycle_start::varchar,
+                coalesce(interval_unit, ''),
+                coalesce(interval_count::varchar, ''),
+                coalesce(billing_time, '')
+            ),
+            ';' order by cycle_start
+        ) as cycles_text,
+    from {{ ref('int_billing_cycles_anchored') }}
+    group by customer_id
 
 ),
 
@@ -60,16 +74,14 @@ final as (
             '#',
             customers.billing_anchor::varchar,
             customers.timezone,
-            coalesce(cadences.interval_unit, ''),
-            coalesce(cadences.interval_count::varchar, ''),
-            coalesce(cadences.billing_time, ''),
+            coalesce(cycles.cycles_text, ''),
             coalesce(subscription_spans.subscriptions_text, ''),
             metric_rules.metric_rules_fingerprint
         )) as placement_fingerprint,
     from customers
     cross join metric_rules
-    left join cadences
-        on customers.customer_id = cadences.customer_id
+    left join cycles
+        on customers.customer_id = cycles.customer_id
     left join subscription_spans
         on customers.customer_id = subscription_spans.customer_id
 
