@@ -32,11 +32,17 @@ class PipelineRun:
     started_at: datetime | None = None  # UTC, naive as the warehouse stores it: Stripe rows attempted since
 
 
-def _instance() -> dg.DagsterInstance:
-    # With DAGSTER_HOME set, runs are recorded where `dagster dev` shows them; otherwise they are ephemeral.
+@contextmanager
+def _instance() -> Iterator[dg.DagsterInstance]:
+    """With DAGSTER_HOME set, runs are recorded where `dagster dev` shows them; otherwise they are ephemeral, in a
+    temporary folder removed with the instance (every run used to leave one behind)."""
     if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral(tempdir=tempfile.mkdtemp(prefix="billing-dagster-"))
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+        return
+    with tempfile.TemporaryDirectory(prefix="billing-dagster-") as tempdir:
+        with dg.DagsterInstance.ephemeral(tempdir=tempdir) as instance:
+            yield instance
 
 
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
