@@ -33,6 +33,14 @@ INVOICES_SQL = (
     "from marts.fct_invoices order by all"
 )
 LEDGER_SQL = "select * from billing.issued_invoice_lines order by line_id"
+# the revenue marts are incremental too; `allocated_at` is when a row was written, the one column allowed to differ
+REVENUE_DAILY_SQL = "select * exclude (allocated_at) from marts.fct_revenue_daily order by all"
+DEFERRED_REVENUE_SQL = "select * from marts.fct_deferred_revenue order by all"
+# how many runs wrote the stored line-days, and how many issued line-days each
+REVENUE_WRITES_SQL = (
+    "select allocated_at, count(*) filter (where is_issued) from intermediate.int_revenue_allocated_to_days "
+    "group by allocated_at order by allocated_at"
+)
 NEW_DAY_METRICS = ("api_calls", "storage_gb", "seats_in_use", "active_users", "compute_minutes")
 
 
@@ -52,6 +60,9 @@ def _snapshot(paths: BillingPaths) -> dict[str, list[tuple]]:
             ("invoice_lines", INVOICE_LINES_SQL),
             ("invoices", INVOICES_SQL),
             ("ledger", LEDGER_SQL),
+            ("revenue_daily", REVENUE_DAILY_SQL),
+            ("deferred_revenue", DEFERRED_REVENUE_SQL),
+            ("revenue_writes", REVENUE_WRITES_SQL),
         )
     }
 
@@ -195,10 +206,22 @@ def test_every_run_succeeds(incremental: IncrementalScenario) -> None:
         assert run.success, (name, run.failures)
 
 
-@pytest.mark.parametrize("table", ["usage", "invoice_lines", "invoices"])
+@pytest.mark.parametrize("table", ["usage", "invoice_lines", "invoices", "revenue_daily", "deferred_revenue"])
 def test_the_daily_run_equals_a_full_refresh(incremental: IncrementalScenario, table: str) -> None:
     assert incremental.daily[table], table
     assert incremental.daily[table] == incremental.refreshed[table]
+
+
+def test_the_daily_run_allocates_only_new_revenue_lines(incremental: IncrementalScenario) -> None:
+    # the history's issued line-days stay as the first run wrote them; the daily run adds its own
+    (history_at, history_issued), (daily_at, _) = incremental.daily["revenue_writes"]
+    assert history_issued > 0 and history_at < daily_at
+    history_run = incremental.runs["history"].started_at
+    daily_run = incremental.runs["daily"].started_at
+    assert history_run is not None and daily_run is not None
+    assert history_run < history_at < daily_run < daily_at
+    # a full refresh writes every row again in one run
+    assert len(incremental.refreshed["revenue_writes"]) == 1
 
 
 def test_a_full_refresh_leaves_the_ledger_as_it_is(incremental: IncrementalScenario) -> None:

@@ -48,3 +48,49 @@
             )::decimal(38, 0) * 0.000001)::decimal(18, 6)
     end
 {%- endmacro %}
+
+{#- The instant the incremental revenue models stamp the rows a run writes with (`allocated_at`): the dbt
+    invocation's start, one value for every row of a run, later than any earlier run's. -#}
+{% macro revenue_allocated_at() -%}
+    timestamp '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
+{%- endmacro %}
+
+{#- Post-hook of int_revenue_allocated_to_days: drafts are allocated afresh by every run, so a draft row older
+    than this run belongs to a draft that is gone (issued under its own line id, re-cut, dropped). -#}
+{% macro revenue_drafts_gone_deleted() -%}
+    delete from {{ this }} where not is_issued and allocated_at < {{ revenue_allocated_at() }}
+{%- endmacro %}
+
+{#- One text that changes whenever any row of the fx_rates seed does: the incremental revenue marts convert every
+    customer again when it differs from the one they stored. -#}
+{% macro fx_rates_fingerprint() -%}
+    (
+        select md5(string_agg(
+            concat_ws('|', currency, minor_unit_digits, valid_from, rate_to_reporting), ',' order by currency, valid_from
+        ))
+        from {{ ref('fx_rates') }}
+    )
+{%- endmacro %}
+
+{#- Post-hook of fct_revenue_daily: the rows the run did not sum again still hold the previous run's
+    `is_recognized`. A day is recognized once it has ended by as_of, i.e. exactly the days before as_of's revenue
+    date, so only rows on the wrong side of that date change (either way: as_of may also move back). -#}
+{% macro revenue_days_recognized_as_of() -%}
+    update {{ this }}
+    set is_recognized = {{ revenue_day_start('revenue_date + 1') }} <= {{ as_of_timestamp() }}
+    where
+        (not is_recognized and revenue_date < {{ revenue_date_of(as_of_timestamp()) }})
+        or (is_recognized and revenue_date >= {{ revenue_date_of(as_of_timestamp()) }} - 1)
+{%- endmacro %}
+
+{#- Post-hook of fct_revenue_daily: a customer whose rows held a draft line was summed again, but one left with
+    no line at all (its only lines were drafts that are gone) has no new rows to replace its old ones. -#}
+{% macro revenue_days_of_drafts_gone_deleted() -%}
+    delete from {{ this }}
+    where
+        draft_line_count > 0
+        and customer_id not in (
+            select allocated.customer_id from {{ ref('int_revenue_allocated_to_days') }} as allocated
+            where not allocated.is_issued
+        )
+{%- endmacro %}

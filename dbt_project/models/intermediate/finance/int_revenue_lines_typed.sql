@@ -59,6 +59,10 @@ typed as (
         end as period_end,
         invoices.billing_at,
         {{ revenue_date_of('invoices.billing_at') }} as billed_on,
+        -- an issued line never changes (the ledger); a draft's may until it is issued: the incremental revenue
+        -- models allocate a customer again when it has a draft or a newly issued line
+        invoices.invoice_status = 'issued' as is_issued,
+        invoices.issued_at,
         invoice_lines.currency,
         invoice_lines.minor_unit_digits,
         invoice_lines.amount_minor,
